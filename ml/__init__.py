@@ -1,0 +1,1 @@
+"""The ML stage: XGBoost CLV regressor and value-tier classifier, baselines, evaluation and scoring."""

@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated warehouse per test, and the real data sets when they are present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cltv.config import PROJECT_ROOT, Settings
+
+REAL_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+ONLINE_RETAIL = REAL_DATA_DIR / "online_retail.parquet"
+ONLINE_RETAIL_II = REAL_DATA_DIR / "online_retail_ii_2009_2010.parquet"
+
+# Telemetry calls the network and stalls here; tests never phone home.
+os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose warehouse, landing, serving and models folders live in this test's tmp dir."""
+    return Settings.from_env(
+        {
+            "CLTV_WAREHOUSE": str(tmp_path / "warehouse" / "cltv.duckdb"),
+            "CLTV_LANDING_DIR": str(tmp_path / "landing"),
+            "CLTV_SERVING_DIR": str(tmp_path / "warehouse" / "serving"),
+            "CLTV_MODELS_DIR": str(tmp_path / "warehouse" / "models"),
+            "CLTV_DUCKDB_MEMORY_LIMIT": "2GB",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def real_data() -> dict[str, Path]:
+    """Both UCI files; skip (loudly) where they are absent. They are present in CI."""
+    missing = [p for p in (ONLINE_RETAIL, ONLINE_RETAIL_II) if not p.exists()]
+    if missing:
+        pytest.skip(f"real data not found: {missing}")
+    return {"online_retail": ONLINE_RETAIL, "online_retail_ii": ONLINE_RETAIL_II}
