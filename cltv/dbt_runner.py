@@ -1,0 +1,78 @@
+"""Run dbt in-process against the warehouse, as its only writer, and leave no connection open.
+
+In-process (`dbtRunner`) saves the few seconds a `dbt` process spends importing itself on every call.
+The warehouse path reaches `profiles.yml` through `CLTV_WAREHOUSE`; the writer lock of
+`cltv.warehouse` is held for the whole invocation so no other cltv writer interleaves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from cltv.config import DBT_PROJECT_DIR, Settings
+from cltv.warehouse import writer_lock
+
+
+class DbtError(RuntimeError):
+    """A dbt command failed; the message lists the nodes that failed and why."""
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment variables `profiles.yml` reads."""
+    return {
+        "CLTV_WAREHOUSE": str(settings.warehouse),
+        "CLTV_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def dbt_args(command: list[str], dbt_vars: Mapping[str, Any] | None) -> list[str]:
+    args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars), default=str)]
+    return args
+
+
+def failure_summary(result: Any) -> str:
+    """One line per failed node: its name, status and message."""
+    lines = []
+    for node_result in getattr(result.result, "results", None) or []:
+        if str(node_result.status) in {"error", "fail", "runtime error"}:
+            lines.append(f"{node_result.node.name}: {node_result.status}: {node_result.message}")
+    if result.exception is not None:
+        lines.append(str(result.exception))
+    return "\n".join(lines) or "dbt reported failure without details (see its log)"
+
+
+def run_dbt(command: list[str], settings: Settings, dbt_vars: Mapping[str, Any] | None = None) -> Any:
+    """Run one dbt command (e.g. `["build", "--select", "staging"]`); raise `DbtError` if it fails."""
+    from dbt.adapters.factory import reset_adapters
+    from dbt.cli.main import dbtRunner
+
+    with writer_lock(settings.warehouse, settings.lock_timeout_seconds), patched_environ(dbt_env(settings)):
+        try:
+            result = dbtRunner().invoke(dbt_args(command, dbt_vars))
+        finally:
+            reset_adapters()  # closes dbt-duckdb's cached connection: no lock outlives the call
+    if not result.success:
+        raise DbtError(f"dbt {' '.join(command)} failed:\n{failure_summary(result)}")
+    return result
