@@ -59,7 +59,9 @@ def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 @contextmanager
-def connect(settings: Settings | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    settings: Settings | None = None, *, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (as the only writer unless `read_only`) and close it on exit, whatever happens."""
     settings = settings or Settings.from_env()
     path = settings.warehouse
