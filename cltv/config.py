@@ -66,3 +66,16 @@ class Settings:
             duckdb_threads=int(get("CLTV_DUCKDB_THREADS")),
             lock_timeout_seconds=float(get("CLTV_LOCK_TIMEOUT_SECONDS")),
         )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that reproduce these settings in another process (Airflow, dbt)."""
+        return {
+            "CLTV_WAREHOUSE": str(self.warehouse),
+            "CLTV_LANDING_DIR": str(self.landing_dir),
+            "CLTV_SERVING_DIR": str(self.serving_dir),
+            "CLTV_MODELS_DIR": str(self.models_dir),
+            "CLTV_MAX_REJECT_SHARE": str(self.max_reject_share),
+            "CLTV_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "CLTV_DUCKDB_THREADS": str(self.duckdb_threads),
+            "CLTV_LOCK_TIMEOUT_SECONDS": str(self.lock_timeout_seconds),
+        }

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from cltv.airflow_env import airflow_environment
 from cltv.config import PROJECT_ROOT, Settings
 
 REAL_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 ONLINE_RETAIL = REAL_DATA_DIR / "online_retail.parquet"
 ONLINE_RETAIL_II = REAL_DATA_DIR / "online_retail_ii_2009_2010.parquet"
 
-# Telemetry calls the network and stalls here; tests never phone home.
-os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+# Before anything imports Airflow: a throw-away Airflow home (SQLite metadata) for this test session, the
+# project's DAG folder, and no telemetry (it calls the network and stalls here).
+AIRFLOW_TEST_HOME = Path(tempfile.mkdtemp(prefix="cltv-airflow-test-"))
+os.environ.update(airflow_environment({**os.environ, "AIRFLOW_HOME": str(AIRFLOW_TEST_HOME)}))
 
 
 @pytest.fixture

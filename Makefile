@@ -1,0 +1,76 @@
+# cltv: make targets for every stage. `make help` lists them; `make run` and `make test` are all a new user needs.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CLTV := $(BIN)/python -m cltv
+STAMP := $(VENV)/.installed-stamp
+
+# Run parameters: make run LANDING=DIR AS_OF=YYYY-MM-DD HORIZON=DAYS
+LANDING ?=
+AS_OF ?=
+HORIZON ?= 90
+ROWS ?= 100000
+SEED ?= 42
+FORMAT ?= csv
+PYTEST_ARGS ?=
+
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export DO_NOT_TRACK := 1
+export SODA_CORE_TELEMETRY_ENABLED := false
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export AIRFLOW__CORE__LOAD_EXAMPLES := false
+
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) \
+               dbt_project/dbt_project.yml dbt_project/profiles.yml
+MANIFEST := dbt_project/target/manifest.json
+
+.PHONY: help setup sample run test test-fast lint format dbt-build manifest airflow-init clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[dev]"
+	touch $@
+
+setup: $(STAMP) ## create .venv and install cltv with pinned dependencies
+
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(CLTV) manifest
+
+manifest: $(MANIFEST) ## parse the dbt project (Cosmos renders the DAG from its manifest)
+
+airflow-init: $(STAMP) ## create the local Airflow metadata DB (SQLite) and the warehouse pool
+	$(CLTV) airflow-init
+
+sample: $(STAMP) ## generate sample invoice files: make sample ROWS=N LANDING=DIR FORMAT=csv|parquet
+	$(CLTV) sample --rows $(ROWS) --seed $(SEED) --format $(FORMAT) --out $(or $(LANDING),data/landing)
+
+run: $(STAMP) ## run the whole pipeline once: make run [LANDING=DIR] [AS_OF=YYYY-MM-DD] [HORIZON=DAYS]
+	$(CLTV) run $(if $(LANDING),--landing $(LANDING)) $(if $(AS_OF),--as-of $(AS_OF)) --horizon $(HORIZON)
+
+dbt-build: $(MANIFEST) ## dbt build on the current warehouse: make dbt-build AS_OF=YYYY-MM-DD
+	$(CLTV) dbt-build --as-of $(AS_OF) --horizon $(HORIZON)
+
+test: $(MANIFEST) ## run every test (real DuckDB, dbt, Airflow)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(MANIFEST) ## the tests not marked slow
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## remove generated files (warehouse, landing sample, Airflow home, dbt target); keeps .venv
+	rm -rf warehouse data .airflow dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,88 @@
+"""The DAG file imports cleanly and is configured as a writer of one DuckDB file must be."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cltv.airflow_env import DAGS_FOLDER, WAREHOUSE_POOL, airflow_environment
+from tests.dags.conftest import load_dagbag
+
+
+@pytest.fixture(scope="module")
+def dag():
+    dagbag = load_dagbag()
+    assert dagbag.import_errors == {}
+    return dagbag.dags["cltv_pipeline"]
+
+
+def test_dag_folder_imports_without_errors():
+    dagbag = load_dagbag()
+    assert dagbag.import_errors == {}
+    assert "cltv_pipeline" in dagbag.dags
+
+
+def test_dag_file_is_configuration_and_parses_fast():
+    """No database, network or heavy work at import: the file parses in seconds in a fresh interpreter."""
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, str(DAGS_FOLDER / "cltv_pipeline.py")], check=True, env=airflow_environment()
+    )
+    assert time.monotonic() - started < 30  # generous for a loaded CI machine; typical is ~5 s
+
+
+def test_dag_runs_one_at_a_time_without_catchup(dag):
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert {"cltv", "warehouse", "ml"} <= set(dag.tags)
+    assert "as_of" in (dag.doc_md or "")
+
+
+def test_every_task_that_writes_the_warehouse_shares_one_slot(dag):
+    writers = [t for t in dag.tasks if t.task_id != "plan_run"]
+    assert writers, "the DAG has no writing tasks"
+    assert {t.pool for t in writers} == {WAREHOUSE_POOL}
+
+
+def test_stages_run_in_order(dag):
+    task_ids = {t.task_id for t in dag.tasks}
+    assert {"plan_run", "ingest", "ml"} <= task_ids
+    dbt_tasks = {t for t in task_ids if t.startswith("dbt.")}
+    assert dbt_tasks, "Cosmos rendered no dbt tasks"
+    ingest_downstream = dag.get_task("ingest").get_flat_relative_ids(upstream=False)
+    assert dbt_tasks <= ingest_downstream
+    assert "ml" in ingest_downstream
+    assert dbt_tasks <= dag.get_task("ml").get_flat_relative_ids(upstream=True)
+
+
+def test_data_errors_are_not_retried_but_transient_ones_are(dag):
+    assert dag.get_task("ingest").retries == 0
+    assert dag.get_task("ml").retries == 2
+    assert dag.get_task("ml").retry_exponential_backoff
+
+
+def test_default_params_are_valid(dag):
+    assert copy.deepcopy(dag.params).validate()["horizon_days"] == 90
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("horizon_days", 0),
+        ("horizon_days", "ninety"),
+        ("as_of", "2011-13-45"),
+        ("as_of", "9 Dec 2011"),
+        ("n_training_cutoffs", 0),
+        ("full_refresh", "yes"),
+    ],
+)
+def test_bad_run_conf_is_refused_before_the_run_starts(dag, name, value):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    params = copy.deepcopy(dag.params)
+    with pytest.raises(ParamValidationError, match=name):
+        params[name] = value
