@@ -1,0 +1,32 @@
+"""dbt runs in-process against the configured warehouse and leaves no lock behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cltv.config import Settings
+from cltv.dbt_runner import DbtError, dbt_args, run_dbt
+
+
+def test_vars_reach_dbt_as_json():
+    args = dbt_args(["build"], {"as_of": "2011-12-09", "feature_cutoffs": ["2011-09-10"]})
+    assert args[0] == "build"
+    assert args[args.index("--vars") + 1] == '{"as_of": "2011-12-09", "feature_cutoffs": ["2011-09-10"]}'
+
+
+@pytest.mark.slow
+def test_dbt_writes_the_configured_warehouse_and_releases_it(settings: Settings):
+    result = run_dbt(["run-operation", "generate_schema_name", "--args", "{custom_schema_name: gold}"], settings)
+    assert result.success
+    assert settings.warehouse.exists()  # dbt opened the warehouse this test names, not another file
+    probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('create table ok as select 1').close()"
+    subprocess.run([sys.executable, "-c", probe, str(settings.warehouse)], check=True)
+
+
+@pytest.mark.slow
+def test_a_failing_dbt_command_raises_with_the_reason(settings: Settings):
+    with pytest.raises(DbtError, match="no_such_macro"):
+        run_dbt(["run-operation", "no_such_macro"], settings)
