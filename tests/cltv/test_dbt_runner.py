@@ -19,7 +19,9 @@ def test_vars_reach_dbt_as_json():
 
 @pytest.mark.slow
 def test_dbt_writes_the_configured_warehouse_and_releases_it(settings: Settings):
-    result = run_dbt(["run-operation", "generate_schema_name", "--args", "{custom_schema_name: gold}"], settings)
+    result = run_dbt(
+        ["run-operation", "generate_schema_name", "--args", "{custom_schema_name: gold}"], settings
+    )
     assert result.success
     assert settings.warehouse.exists()  # dbt opened the warehouse this test names, not another file
     probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('create table ok as select 1').close()"

@@ -27,7 +27,9 @@ HOLD_LOCK = textwrap.dedent(
 
 def hold_lock_in_another_process(settings: Settings, seconds: float) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(settings.warehouse), str(seconds)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_LOCK, str(settings.warehouse), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "locked"
@@ -46,9 +48,9 @@ def test_a_second_writer_waits_for_the_first(settings: Settings):
 
 def test_a_writer_gives_up_after_the_timeout_with_a_clear_message(settings: Settings):
     holder = hold_lock_in_another_process(settings, seconds=3)
-    with pytest.raises(WarehouseBusyError, match="another cltv process is writing"):
-        with writer_lock(settings.warehouse, timeout_seconds=0.5):
-            pass
+    busy = pytest.raises(WarehouseBusyError, match="another cltv process is writing")
+    with busy, writer_lock(settings.warehouse, timeout_seconds=0.5):
+        pass
     holder.wait(timeout=10)
 
 
