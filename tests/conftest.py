@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ ONLINE_RETAIL_II = REAL_DATA_DIR / "online_retail_ii_2009_2010.parquet"
 # Before anything imports Airflow: a throw-away Airflow home (SQLite metadata) for this test session, the
 # project's DAG folder, and no telemetry (it calls the network and stalls here).
 AIRFLOW_TEST_HOME = Path(tempfile.mkdtemp(prefix="cltv-airflow-test-"))
+atexit.register(shutil.rmtree, AIRFLOW_TEST_HOME, ignore_errors=True)
 os.environ.update(airflow_environment({**os.environ, "AIRFLOW_HOME": str(AIRFLOW_TEST_HOME)}))
 
 
