@@ -1,0 +1,408 @@
+"""Load invoice files from the landing folder into bronze: each file once, every row accounted for.
+
+- Formats: CSV (UTF-8, or ISO-8859-1 when the bytes are not valid UTF-8), XLSX (every sheet), Parquet.
+  Other files are skipped with a warning (a README or a checksum file in the landing folder is normal).
+- Columns are matched by name, ignoring case, spaces and underscores; the Online Retail and Online Retail
+  II layouts are known. Extra columns are ignored (and named in `load_log.message`); a missing required
+  column fails the file with a message naming the file and the column.
+- A file is identified by the sha256 of its bytes: once loaded, the same bytes (under any name) are
+  skipped. A failed file is retried on the next run.
+- Rows whose quantity, date or price cannot be parsed (or that lack an invoice number) go to
+  `bronze.rejected_rows` with the reason; rows in file = loaded + rejected. A file with more than
+  `CLTV_MAX_REJECT_SHARE` rejects loads no rows; its rejects are kept for diagnosis.
+- One transaction per file: a run killed mid-file leaves nothing of that file behind.
+- Bronze keeps raw values: no trimming of ids, no de-duplication; cleaning is dbt's job.
+- Dates: ISO (`2010-12-01 08:26:00`) or the UCI CSV form month/day/year (`12/1/2010 8:26`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from cltv.config import Settings
+from cltv.warehouse import connect
+
+log = logging.getLogger("cltv.ingest")
+
+CANONICAL_COLUMNS = (
+    "invoice_no",
+    "stock_code",
+    "description",
+    "quantity",
+    "invoice_date",
+    "unit_price",
+    "customer_id",
+    "country",
+)
+ALIASES = {
+    "invoiceno": "invoice_no",
+    "invoice": "invoice_no",
+    "invoicenumber": "invoice_no",
+    "stockcode": "stock_code",
+    "description": "description",
+    "quantity": "quantity",
+    "invoicedate": "invoice_date",
+    "unitprice": "unit_price",
+    "price": "unit_price",
+    "customerid": "customer_id",
+    "country": "country",
+}
+FORMATS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
+XLSX_CHUNK_ROWS = 50_000
+
+DDL = """
+create schema if not exists bronze;
+create table if not exists bronze.raw_invoices (
+    invoice_no varchar, stock_code varchar, description varchar, quantity bigint, invoice_date timestamp,
+    unit_price double, customer_id varchar, country varchar,
+    _source_file varchar, _source_sheet varchar, _source_row bigint, _load_id varchar, _loaded_at timestamp
+);
+create table if not exists bronze.rejected_rows (
+    load_id varchar, _source_file varchar, _source_sheet varchar, _source_row bigint, reason varchar,
+    raw_values varchar
+);
+create table if not exists bronze.load_log (
+    load_id varchar primary key, run_id varchar, source_file varchar, file_sha256 varchar,
+    file_format varchar, file_bytes bigint, status varchar, rows_in_file bigint, rows_loaded bigint,
+    rows_rejected bigint, message varchar, started_at timestamp, finished_at timestamp
+);
+"""
+
+# Parse every raw (text) column once; `reason` names the first problem of a row, or is null.
+PARSE_SQL = """
+create or replace temp table parsed as
+with typed as (
+    select
+        *,
+        try_cast(quantity_raw as bigint) as quantity,
+        coalesce(
+            try_cast(invoice_date_raw as timestamp),
+            try_strptime(invoice_date_raw, '%m/%d/%Y %H:%M'),
+            try_strptime(invoice_date_raw, '%m/%d/%Y %H:%M:%S')
+        ) as invoice_date,
+        try_cast(unit_price_raw as double) as unit_price
+    from staged
+)
+select
+    *,
+    case
+        when nullif(trim(invoice_no_raw), '') is null then 'missing invoice number'
+        when quantity is null then 'quantity is not an integer: ' || coalesce(quantity_raw, '<empty>')
+        when invoice_date is null then 'unparseable invoice date: ' || coalesce(invoice_date_raw, '<empty>')
+        when unit_price is null then 'unit price is not a number: ' || coalesce(unit_price_raw, '<empty>')
+    end as reason
+from typed
+"""
+
+
+class IngestError(RuntimeError):
+    """One or more files could not be loaded; the message names each file and why."""
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    source_file: str
+    status: str
+    rows_in_file: int
+    rows_loaded: int
+    rows_rejected: int
+    message: str
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    run_id: str
+    files: list[FileLoad] = field(default_factory=list)
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    files_skipped: int = 0
+
+
+def ensure_bronze_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_utf8(path: Path) -> bool:
+    """Stream the file through an incremental decoder: memory stays flat for any size."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def normalise(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def map_columns(source_file: str, names: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Canonical name -> the file's column name; and the file's columns that are ignored."""
+    mapping: dict[str, str] = {}
+    extra = []
+    for name in names:
+        canonical = ALIASES.get(normalise(name))
+        if canonical and canonical not in mapping:
+            mapping[canonical] = name
+        else:
+            extra.append(name)
+    missing = [c for c in CANONICAL_COLUMNS if c not in mapping]
+    if missing:
+        raise IngestError(f"{source_file}: required column(s) missing: {', '.join(missing)} (found: {names})")
+    return mapping, extra
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def stage_relation(
+    con: duckdb.DuckDBPyConnection, source_file: str, relation: str, sheet: str | None
+) -> list[str]:
+    """Create temp table `staged`: the canonical columns as text, with row numbers; return ignored columns."""
+    names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
+    names = [n for n in names if n != "_source_row"]
+    mapping, extra = map_columns(source_file, names)
+    columns = ", ".join(f"cast({quoted(mapping[c])} as varchar) as {c}_raw" for c in CANONICAL_COLUMNS)
+    sheet_sql = "null" if sheet is None else "'" + sheet.replace("'", "''") + "'"
+    con.execute(
+        f"create or replace temp table staged as select {columns}, {sheet_sql}::varchar as _source_sheet, "
+        f"_source_row from {relation}"
+    )
+    return extra
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> list[str]:
+    encoding = "utf-8" if is_utf8(path) else "latin-1"
+    # Every field as text, short lines padded with nulls (they are rejected below, not lost); the row
+    # number follows file order because insertion order is preserved on this connection.
+    con.execute("set preserve_insertion_order = true")
+    relation = (
+        f"(select *, row_number() over () as _source_row from read_csv('{path}', header = true, "
+        f"all_varchar = true, null_padding = true, encoding = '{encoding}', parallel = false))"
+    )
+    return stage_relation(con, source_file, relation, sheet=None)
+
+
+def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> list[str]:
+    relation = (
+        f"(select * exclude (file_row_number), file_row_number + 1 as _source_row "
+        f"from read_parquet('{path}', file_row_number = true))"
+    )
+    return stage_relation(con, source_file, relation, sheet=None)
+
+
+def xlsx_sheet_tables(path: Path):
+    """Yield (sheet name, Arrow table of text cells with row numbers) per sheet, read in streaming mode."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            rows = sheet.iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None:
+                continue
+            names = [str(h) if h is not None else f"column_{i}" for i, h in enumerate(header)]
+            columns: list[list[str | None]] = [[] for _ in names]
+            row_numbers: list[int] = []
+            for number, row in enumerate(rows, start=1):
+                if row is None or all(v is None for v in row):
+                    continue
+                row_numbers.append(number)
+                for i in range(len(names)):
+                    value = row[i] if i < len(row) else None
+                    columns[i].append(None if value is None else cell_text(value))
+            arrays = {n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)}
+            arrays["_source_row"] = pa.array(row_numbers, pa.int64())
+            yield sheet.title, pa.table(arrays)
+    finally:
+        workbook.close()
+
+
+def cell_text(value: object) -> str:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def load_staged(
+    con: duckdb.DuckDBPyConnection, *, load_id: str, source_file: str, max_reject_share: float
+) -> tuple[int, int, str | None]:
+    """Parse `staged` and write its rows; return (loaded, rejected, failure message or None)."""
+    con.execute(PARSE_SQL)
+    total, rejected = con.execute("select count(*), count(reason) from parsed").fetchone()
+    raw_values = " || '|' || ".join(f"coalesce({c}_raw, '')" for c in CANONICAL_COLUMNS)
+    con.execute(
+        "insert into bronze.rejected_rows select ?, ?, _source_sheet, _source_row, reason, "
+        f"{raw_values} from parsed where reason is not null order by _source_sheet, _source_row",
+        [load_id, source_file],
+    )
+    if total and rejected / total > max_reject_share:
+        reasons = con.execute(
+            "select regexp_replace(reason, ':.*', '') r, count(*) n from parsed where reason is not null "
+            "group by r order by n desc, r limit 3"
+        ).fetchall()
+        summary = "; ".join(f"{reason} ({n} rows)" for reason, n in reasons)
+        share = rejected / total
+        return (
+            0,
+            rejected,
+            f"{source_file}: {rejected} of {total} rows rejected "
+            f"({share:.1%} > {max_reject_share:.1%}): {summary}",
+        )
+    con.execute(
+        "insert into bronze.raw_invoices select invoice_no_raw, stock_code_raw, description_raw, quantity, "
+        "invoice_date, unit_price, customer_id_raw, country_raw, ?, _source_sheet, _source_row, ?, "
+        "now()::timestamp from parsed where reason is null",
+        [source_file, load_id],
+    )
+    return total - rejected, rejected, None
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
+    row = con.execute(
+        "select source_file from bronze.load_log where file_sha256 = ? and status = 'loaded' limit 1", [sha]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection, path: Path, landing_dir: Path, run_id: str, max_reject_share: float
+) -> FileLoad | None:
+    """Load one file in one transaction; None when its bytes were loaded before."""
+    source_file = str(path.relative_to(landing_dir))
+    sha = file_sha256(path)
+    previous = already_loaded(con, sha)
+    if previous is not None:
+        log.info("skip %s: same content already loaded as %s", source_file, previous)
+        return None
+    fmt = FORMATS[path.suffix.lower()]
+    load_id = f"{sha[:16]}-{hashlib.sha256(run_id.encode()).hexdigest()[:8]}"
+    started = time.monotonic()
+    con.execute("begin transaction")
+    con.execute("delete from bronze.rejected_rows where load_id = ?", [load_id])
+    con.execute("delete from bronze.load_log where load_id = ?", [load_id])
+    loaded = rejected = 0
+    extra: list[str] = []
+    failure: str | None = None
+    try:
+        if path.stat().st_size == 0:
+            failure = f"{source_file}: empty file (no header, no rows)"
+        elif fmt == "xlsx":
+            for sheet, table in xlsx_sheet_tables(path):
+                con.register("sheet_rows", table)
+                extra += stage_relation(con, source_file, "sheet_rows", sheet=sheet)
+                con.unregister("sheet_rows")
+                sheet_loaded, sheet_rejected, failure = load_staged(
+                    con,
+                    load_id=load_id,
+                    source_file=source_file,
+                    max_reject_share=max_reject_share,
+                )
+                failure = failure and f"{failure} (sheet {sheet})"
+                loaded, rejected = loaded + sheet_loaded, rejected + sheet_rejected
+                if failure:
+                    break
+        else:
+            extra = (stage_csv if fmt == "csv" else stage_parquet)(con, path, source_file)
+            loaded, rejected, failure = load_staged(
+                con, load_id=load_id, source_file=source_file, max_reject_share=max_reject_share
+            )
+    except (IngestError, duckdb.Error) as error:
+        failure = str(error) if isinstance(error, IngestError) else f"{source_file}: cannot read: {error}"
+    if failure:
+        con.execute("delete from bronze.raw_invoices where _load_id = ?", [load_id])
+        loaded = 0
+    status = "failed" if failure else "loaded"
+    message = failure or (f"ignored columns: {', '.join(extra)}" if extra else "")
+    con.execute(
+        "insert into bronze.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp - "
+        "to_microseconds(?::bigint), now()::timestamp)",
+        [
+            load_id,
+            run_id,
+            source_file,
+            sha,
+            fmt,
+            path.stat().st_size,
+            status,
+            loaded + rejected,
+            loaded,
+            rejected,
+            message,
+            int((time.monotonic() - started) * 1e6),
+        ],
+    )
+    con.execute("commit")
+    log.info(
+        "%s %s: %d rows loaded, %d rejected in %.1f s",
+        status,
+        source_file,
+        loaded,
+        rejected,
+        time.monotonic() - started,
+    )
+    return FileLoad(source_file, status, loaded + rejected, loaded, rejected, message)
+
+
+def landing_files(landing_dir: Path) -> list[Path]:
+    files = []
+    for path in sorted(landing_dir.rglob("*")):
+        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(landing_dir).parts):
+            continue
+        if path.suffix.lower() in FORMATS:
+            files.append(path)
+        else:
+            log.warning("skip %s: not CSV, XLSX or Parquet", path)
+    return files
+
+
+def ingest_landing(settings: Settings, *, run_id: str, landing_dir: Path | None = None) -> IngestSummary:
+    """Load every new file of the landing folder; raise `IngestError` naming each file that failed."""
+    landing_dir = (landing_dir or settings.landing_dir).resolve()
+    if not landing_dir.is_dir():
+        raise IngestError(f"landing folder {landing_dir} does not exist")
+    loads: list[FileLoad] = []
+    skipped = 0
+    with connect(settings) as con:
+        ensure_bronze_schema(con)
+        for path in landing_files(landing_dir):
+            result = load_file(con, path, landing_dir, run_id, settings.max_reject_share)
+            if result is None:
+                skipped += 1
+            else:
+                loads.append(result)
+    summary = IngestSummary(
+        run_id=run_id,
+        files=loads,
+        rows_loaded=sum(f.rows_loaded for f in loads),
+        rows_rejected=sum(f.rows_rejected for f in loads),
+        files_skipped=skipped,
+    )
+    failed = [f for f in loads if f.status == "failed"]
+    if failed:
+        raise IngestError("; ".join(f.message for f in failed))
+    return summary
