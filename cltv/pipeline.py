@@ -95,18 +95,3 @@ def run_ingest(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
         "files_loaded": sum(1 for f in summary.files if f.status == "loaded"),
         "files_skipped": summary.files_skipped,
     }
-
-
-def run_ml(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
-    from dataclasses import asdict, is_dataclass
-
-    from ml.pipeline import run_ml_stage
-
-    summary = run_ml_stage(
-        settings,
-        run_id=plan["run_id"],
-        as_of=date.fromisoformat(plan["as_of"]),
-        horizon_days=plan["horizon_days"],
-        n_training_cutoffs=plan["n_training_cutoffs"],
-    )
-    return asdict(summary) if is_dataclass(summary) else dict(summary)

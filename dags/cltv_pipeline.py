@@ -8,7 +8,6 @@ Raw invoice files in the landing folder become customer lifetime value predictio
 | `plan_run` | validates the parameters, resolves `as_of` and the feature cutoffs | (XCom only) |
 | `ingest` | loads every new landing file once (by content hash) | `bronze.*` |
 | `dbt` | silver and gold models, each followed by its tests (Cosmos) | `silver.*`, `gold.*` |
-| `ml` | trains, backtests and scores: XGBoost and baselines | `gold.customer_predictions`, `gold.model_*` |
 
 **Period.** `as_of` is the business date the run closes (inclusive). Left empty, a run closes the last whole
 month (or quarter, with `CLTV_SCHEDULE=quarterly`) before its logical date: the run of 2011-12-01 closes
@@ -48,7 +47,7 @@ def plan_value(key: str) -> str:
     description="Invoice files to CLV predictions and customer segments",
     doc_md=__doc__,
     schedule=SCHEDULES[SCHEDULE_NAME],
-    start_date=datetime(2024, 1, 1),
+    start_date=datetime(2000, 1, 1),  # early, so backfills of old history have runs to create
     catchup=False,  # history is loaded by explicit backfills, never by accident when the DAG is switched on
     max_active_runs=1,  # one writer of the DuckDB warehouse
     render_template_as_native_obj=True,  # dbt vars keep their types (lists of cutoffs, booleans)
@@ -100,13 +99,6 @@ def cltv_pipeline() -> None:
 
         return run_ingest(Settings.from_env(), plan)
 
-    @task(outlets=[GOLD])
-    def ml(plan: dict[str, Any]) -> dict[str, Any]:
-        """Train, backtest and score; write predictions, metrics and model runs to gold."""
-        from cltv.pipeline import run_ml
-
-        return run_ml(Settings.from_env(), plan)
-
     settings = Settings.from_env()
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -131,11 +123,12 @@ def cltv_pipeline() -> None:
             "full_refresh": plan_value("full_refresh"),
             "retries": 1,
             "pool": WAREHOUSE_POOL,
+            "outlets": [GOLD],
         },
     )
 
     plan = plan_run()
-    ingest(plan) >> dbt >> ml(plan)
+    ingest(plan) >> dbt
 
 
 cltv_pipeline()

@@ -32,7 +32,7 @@ def scalar(settings: Settings, sql: str):
         return con.execute(sql).fetchone()[0]
 
 
-def test_whole_dag_on_a_small_sample_loads_models_and_scores(airflow_db, pipeline_env: Settings):
+def test_whole_dag_on_a_small_sample_loads_and_builds_silver(airflow_db, pipeline_env: Settings):
     from cltv.sample import SampleSpec, generate_sample
 
     report = generate_sample(SampleSpec(rows=20_000, seed=7), pipeline_env.landing_dir)
@@ -41,16 +41,31 @@ def test_whole_dag_on_a_small_sample_loads_models_and_scores(airflow_db, pipelin
 
     assert dag_run.state == "success"
     assert scalar(pipeline_env, "select count(*) from bronze.raw_invoices") == report.rows
-    customers = scalar(pipeline_env, "select count(*) from gold.dim_customer")
-    assert 0 < customers <= report.customers
-    scored = scalar(
-        pipeline_env,
-        f"select count(*) from gold.customer_predictions where as_of_date = date '{report.end}'",
+    assert scalar(pipeline_env, "select count(*) from silver.stg_bronze__invoice_lines") == report.rows
+    guests = scalar(
+        pipeline_env, "select avg(is_missing_customer::int) from silver.stg_bronze__invoice_lines"
     )
-    assert scored == customers
-    assert scalar(pipeline_env, "select min(predicted_revenue) from gold.customer_predictions") >= 0
+    assert 0.10 < guests < 0.25
+    assert (
+        scalar(
+            pipeline_env, "select count(*) from silver.stg_bronze__invoice_lines where customer_id like '%.0'"
+        )
+        == 0
+    )
 
     rerun = run_pipeline(report.end.isoformat())
 
     assert rerun.state == "success"
     assert scalar(pipeline_env, "select count(*) from bronze.raw_invoices") == report.rows
+    assert scalar(pipeline_env, "select count(*) from bronze.load_log") == len(report.files)
+
+
+def test_a_bad_landing_file_fails_the_run_at_ingest(airflow_db, pipeline_env: Settings):
+    pipeline_env.landing_dir.mkdir(parents=True)
+    (pipeline_env.landing_dir / "broken.csv").write_text("InvoiceNo,StockCode\n536365,85123A\n")
+
+    dag_run = run_pipeline("2011-12-09")
+
+    assert dag_run.state == "failed"
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states["ingest"] == "failed"

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from ml.cutoffs import plan_cutoffs
+
+
+def test_training_cutoffs_step_back_by_the_horizon_and_add_the_same_season_last_year():
+    plan = plan_cutoffs(date(2011, 12, 9), 90, n_training_cutoffs=3)
+    assert plan.scoring == date(2011, 12, 9)
+    assert plan.training == (date(2010, 12, 9), date(2011, 3, 14), date(2011, 6, 12), date(2011, 9, 10))
+    assert plan.all == [*plan.training, date(2011, 12, 9)]
+
+
+def test_every_training_label_window_ends_by_as_of():
+    as_of = date(2011, 9, 9)
+    for horizon in (30, 90, 180, 365):
+        plan = plan_cutoffs(as_of, horizon, n_training_cutoffs=4)
+        assert all(c + timedelta(days=horizon) <= as_of for c in plan.training)
+
+
+def test_a_horizon_longer_than_a_year_adds_no_seasonal_cutoff_inside_its_own_window():
+    plan = plan_cutoffs(date(2012, 2, 29), 400, n_training_cutoffs=1)
+    assert plan.training == (date(2012, 2, 29) - timedelta(days=400),)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="positive"):
+        plan_cutoffs(date(2011, 1, 1), 0)
