@@ -83,9 +83,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_dbt_build(args: argparse.Namespace) -> int:
-    from ml.cutoffs import plan_cutoffs
-
     from cltv.dbt_runner import run_dbt
+    from ml.cutoffs import plan_cutoffs
 
     as_of = date.fromisoformat(args.as_of)
     cutoffs = [c.isoformat() for c in plan_cutoffs(as_of, args.horizon).all]

@@ -9,10 +9,17 @@ from cltv.warehouse import connect
 FIGURES = (
     ("bronze rows loaded", "bronze.raw_invoices", "count(*)"),
     ("rows rejected", "bronze.rejected_rows", "count(*)"),
-    ("invoice lines in gold", "gold.fct_invoices", "count(*)"),
-    ("customers", "gold.dim_customer", "count(*)"),
-    ("customers scored", "gold.customer_predictions", "count(*)"),
+    ("silver invoice lines", "silver.stg_bronze__invoice_lines", "count(*)"),
+    ("customers", "silver.stg_bronze__invoice_lines", "count(distinct customer_id)"),
+    ("first invoice", "silver.stg_bronze__invoice_lines", "min(invoice_date)"),
+    ("last invoice", "silver.stg_bronze__invoice_lines", "max(invoice_date)"),
 )
+
+
+def format_value(value: object) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def existing_tables(con) -> set[str]:
@@ -30,11 +37,9 @@ def warehouse_summary(settings: Settings, seconds: float | None = None) -> str:
             value = (
                 con.execute(f"select {expression} from {table}").fetchone()[0] if table in tables else None
             )
-            lines.append(f"  {label:<24} {'-' if value is None else f'{value:,}'}")
-        gold = sorted(t for t in tables if t.startswith("gold."))
-    lines.append(
-        f"  gold tables              {len(gold)} ({', '.join(t.split('.', 1)[1] for t in gold[:6])}...)"
-    )
+            lines.append(f"  {label:<24} {format_value(value)}")
+        built = sorted(t for t in tables if t.startswith(("silver.", "gold.")))
+    lines.append(f"  dbt tables and views     {len(built)}: {', '.join(built)}")
     if seconds is not None:
         lines.append(f"  pipeline run time        {seconds:,.0f} s")
     return "\n".join(lines)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from cltv.config import Settings
+from cltv.summary import warehouse_summary
+from cltv.warehouse import connect
+
+
+def test_summary_says_when_there_is_no_warehouse(settings: Settings):
+    assert warehouse_summary(settings) == f"No warehouse at {settings.warehouse} yet."
+
+
+def test_summary_counts_what_exists_and_marks_what_does_not(settings: Settings):
+    with connect(settings) as con:
+        con.execute(
+            "create schema bronze; create table bronze.raw_invoices as select range as x from range(1234)"
+        )
+    text = warehouse_summary(settings, seconds=12.4)
+    assert "bronze rows loaded       1,234" in text
+    assert "silver invoice lines     -" in text
+    assert "pipeline run time        12 s" in text
