@@ -55,7 +55,7 @@ def make_plan(
 
 
 def plan_from_context(context: dict[str, Any], period: Period) -> dict[str, Any]:
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     params = context["params"]
     try:
@@ -81,7 +81,7 @@ def landing_dir_of(settings: Settings, plan: dict[str, Any]) -> Path:
 
 def run_ingest(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     """Load new landing files; a bad file is a data problem, so it fails the task without retries."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from cltv.ingest import IngestError, ingest_landing
 
