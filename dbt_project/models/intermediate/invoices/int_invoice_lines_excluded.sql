@@ -1,0 +1,33 @@
+with
+
+classified as (
+
+    select * from {{ ref('int_invoice_lines_classified') }}
+
+),
+
+final as (
+
+    select
+        invoice_line_id,
+        exclusion_reason,
+        copy_number,
+        invoice_no,
+        stock_code,
+        quantity,
+        invoiced_at,
+        unit_price,
+        revenue,
+        customer_id,
+        country,
+        _source_file,
+        _source_sheet,
+        _source_row,
+        _load_id
+
+    from classified
+    where exclusion_reason is not null
+
+)
+
+select * from final
