@@ -7,10 +7,14 @@
   column fails the file with a message naming the file and the column.
 - A file is identified by the sha256 of its bytes: once loaded, the same bytes (under any name) are
   skipped. A failed file is retried on the next run.
-- Rows whose quantity, date or price cannot be parsed (or that lack an invoice number) go to
-  `bronze.rejected_rows` with the reason; rows in file = loaded + rejected. A file with more than
+- Rows whose quantity (a whole number), date or price cannot be parsed, that lack an invoice number, or
+  CSV lines with the wrong number of fields (DuckDB's `store_rejects`) go to `bronze.rejected_rows` with
+  the reason and the raw line or values; rows in file = loaded + rejected. A file with more than
   `CLTV_MAX_REJECT_SHARE` rejects loads no rows; its rejects are kept for diagnosis.
-- One transaction per file: a run killed mid-file leaves nothing of that file behind.
+- One transaction per file: a run killed mid-file leaves nothing of that file behind. A file that cannot
+  be read at all (a corrupt XLSX, a CSV DuckDB cannot parse) is rolled back and logged as failed; the
+  other files still load, and `ingest_landing` raises at the end naming every failed file.
+- An empty (0-byte) file fails ("empty file"); a header-only file loads with 0 rows.
 - Bronze keeps raw values: no trimming of ids, no de-duplication; cleaning is dbt's job.
 - Dates: ISO (`2010-12-01 08:26:00`) or the UCI CSV form month/day/year (`12/1/2010 8:26`).
 """
@@ -81,7 +85,11 @@ create or replace temp table parsed as
 with typed as (
     select
         *,
-        try_cast(quantity_raw as bigint) as quantity,
+        -- a whole number only: try_cast('2.5' as bigint) would round to 3
+        case
+            when try_cast(quantity_raw as double) = try_cast(quantity_raw as bigint)
+                then try_cast(quantity_raw as bigint)
+        end as quantity,
         coalesce(
             try_cast(invoice_date_raw as timestamp),
             try_strptime(invoice_date_raw, '%m/%d/%Y %H:%M'),
@@ -93,6 +101,7 @@ with typed as (
 select
     *,
     case
+        when _read_error is not null then _read_error
         when nullif(trim(invoice_no_raw), '') is null then 'missing invoice number'
         when quantity is null then 'quantity is not an integer: ' || coalesce(quantity_raw, '<empty>')
         when invoice_date is null then 'unparseable invoice date: ' || coalesce(invoice_date_raw, '<empty>')
@@ -179,29 +188,80 @@ def quoted(name: str) -> str:
 def stage_relation(
     con: duckdb.DuckDBPyConnection, source_file: str, relation: str, sheet: str | None
 ) -> list[str]:
-    """Create temp table `staged`: the canonical columns as text, with row numbers; return ignored columns."""
+    """Create temp view `staged`: the canonical columns as text, with row numbers; return ignored columns.
+
+    A view, not a table: the rows are read once, when `parsed` is built from it.
+    """
     names = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
     names = [n for n in names if n != "_source_row"]
     mapping, extra = map_columns(source_file, names)
     columns = ", ".join(f"cast({quoted(mapping[c])} as varchar) as {c}_raw" for c in CANONICAL_COLUMNS)
     sheet_sql = "null" if sheet is None else "'" + sheet.replace("'", "''") + "'"
     con.execute(
-        f"create or replace temp table staged as select {columns}, {sheet_sql}::varchar as _source_sheet, "
-        f"_source_row from {relation}"
+        f"create or replace temp view staged as select {columns}, {sheet_sql}::varchar as _source_sheet, "
+        f"_source_row, null::varchar as _read_error, null::varchar as _raw_line from {relation}"
     )
     return extra
 
 
+# Lines DuckDB's CSV reader set aside (wrong number of fields, bad quoting), one row per data line.
+CSV_BAD_LINES_SQL = """
+create or replace temp table csv_bad_lines as
+select
+    line - 1 as _source_row,
+    case
+        when arg_min(error_type, column_idx) in ('MISSING COLUMNS', 'TOO MANY COLUMNS')
+            then 'wrong number of fields (' || arg_min(error_message, column_idx) || ')'
+        else lower(arg_min(error_type, column_idx)) || ' (' || arg_min(error_message, column_idx) || ')'
+    end as reason,
+    arg_min(csv_line, column_idx) as raw_line
+from csv_rejects
+group by line
+"""
+
+# Good lines are numbered 1..n in file order; each set-aside line before a good one shifts its number by
+# one. For the j-th set-aside line r_j, good lines numbered above r_j - j sit after it (an ASOF join).
+# Good lines are numbered 1..n in file order; each set-aside line before a good one shifts its number by
+# one. For the j-th set-aside line r_j, good lines numbered above r_j - j sit after it (an ASOF join).
+CSV_RENUMBER_SQL = """
+create or replace temp table parsed_csv as
+with shifts as (
+    select _source_row - row_number() over (order by _source_row) as threshold,
+        row_number() over (order by _source_row) as shift
+    from csv_bad_lines
+),
+steps as (select threshold, max(shift) as shift from shifts group by threshold)
+select parsed.* replace (parsed._source_row + coalesce(steps.shift, 0) as _source_row)
+from parsed
+asof left join steps on parsed._source_row > steps.threshold
+union all by name
+select _source_row, reason, reason as _read_error, raw_line as _raw_line from csv_bad_lines
+"""
+
+
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> list[str]:
+    """Stage a CSV's fields as text; lines that do not split into the header's fields are set aside."""
     encoding = "utf-8" if is_utf8(path) else "latin-1"
-    # Every field as text, short lines padded with nulls (they are rejected below, not lost); the row
-    # number follows file order because insertion order is preserved on this connection.
+    # The good-line number follows file order because the scan is single-threaded and insertion order is
+    # preserved on this connection; `merge_csv_bad_lines` renumbers around the lines set aside.
     con.execute("set preserve_insertion_order = true")
+    con.execute("drop table if exists csv_rejects; drop table if exists csv_scans")
     relation = (
         f"(select *, row_number() over () as _source_row from read_csv('{path}', header = true, "
-        f"all_varchar = true, null_padding = true, encoding = '{encoding}', parallel = false))"
+        f"all_varchar = true, encoding = '{encoding}', parallel = false, store_rejects = true, "
+        f"rejects_table = 'csv_rejects', rejects_scan = 'csv_scans'))"
     )
     return stage_relation(con, source_file, relation, sheet=None)
+
+
+def merge_csv_bad_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """After `parsed` is built from a CSV: add the lines the reader set aside, and fix the row numbers."""
+    con.execute(CSV_BAD_LINES_SQL)
+    if not con.execute("select count(*) from csv_bad_lines").fetchone()[0]:
+        return
+    con.execute(CSV_RENUMBER_SQL)
+    con.execute("drop table parsed")
+    con.execute("alter table parsed_csv rename to parsed")
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> list[str]:
@@ -249,12 +309,21 @@ def cell_text(value: object) -> str:
 
 
 def load_staged(
-    con: duckdb.DuckDBPyConnection, *, load_id: str, source_file: str, max_reject_share: float
+    con: duckdb.DuckDBPyConnection,
+    *,
+    load_id: str,
+    source_file: str,
+    max_reject_share: float,
+    is_csv: bool = False,
 ) -> tuple[int, int, str | None]:
     """Parse `staged` and write its rows; return (loaded, rejected, failure message or None)."""
     con.execute(PARSE_SQL)
+    if is_csv:
+        merge_csv_bad_lines(con)
     total, rejected = con.execute("select count(*), count(reason) from parsed").fetchone()
-    raw_values = " || '|' || ".join(f"coalesce({c}_raw, '')" for c in CANONICAL_COLUMNS)
+    raw_values = (
+        "coalesce(_raw_line, " + " || '|' || ".join(f"coalesce({c}_raw, '')" for c in CANONICAL_COLUMNS) + ")"
+    )
     con.execute(
         "insert into bronze.rejected_rows select ?, ?, _source_sheet, _source_row, reason, "
         f"{raw_values} from parsed where reason is not null order by _source_sheet, _source_row",
@@ -262,8 +331,8 @@ def load_staged(
     )
     if total and rejected / total > max_reject_share:
         reasons = con.execute(
-            "select regexp_replace(reason, ':.*', '') r, count(*) n from parsed where reason is not null "
-            "group by r order by n desc, r limit 3"
+            "select trim(regexp_replace(reason, '[:(].*', '')) r, count(*) n from parsed "
+            "where reason is not null group by r order by n desc, r limit 3"
         ).fetchall()
         summary = "; ".join(f"{reason} ({n} rows)" for reason, n in reasons)
         share = rejected / total
@@ -289,10 +358,48 @@ def already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
     return row[0] if row else None
 
 
+def load_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, source_file: str, load_id: str, max_reject_share: float
+) -> tuple[int, int, list[str], str | None]:
+    """Write one file's rows and rejects; return (loaded, rejected, ignored columns, failure or None)."""
+    if path.stat().st_size == 0:
+        return 0, 0, [], f"{source_file}: empty file (no header, no rows)"
+    fmt = FORMATS[path.suffix.lower()]
+    if fmt != "xlsx":
+        extra = (stage_csv if fmt == "csv" else stage_parquet)(con, path, source_file)
+        loaded, rejected, failure = load_staged(
+            con,
+            load_id=load_id,
+            source_file=source_file,
+            max_reject_share=max_reject_share,
+            is_csv=fmt == "csv",
+        )
+        return loaded, rejected, extra, failure
+    loaded = rejected = 0
+    extra = []
+    for sheet, table in xlsx_sheet_tables(path):
+        con.register("sheet_rows", table)
+        extra += [
+            name for name in stage_relation(con, source_file, "sheet_rows", sheet=sheet) if name not in extra
+        ]
+        sheet_loaded, sheet_rejected, failure = load_staged(
+            con, load_id=load_id, source_file=source_file, max_reject_share=max_reject_share
+        )
+        con.unregister("sheet_rows")
+        loaded, rejected = loaded + sheet_loaded, rejected + sheet_rejected
+        if failure:
+            return loaded, rejected, extra, f"{failure} (sheet {sheet})"
+    return loaded, rejected, extra, None
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection, path: Path, landing_dir: Path, run_id: str, max_reject_share: float
 ) -> FileLoad | None:
-    """Load one file in one transaction; None when its bytes were loaded before."""
+    """Load one file in one transaction; None when its bytes were loaded before.
+
+    A file that cannot be read (missing column, corrupt bytes) is rolled back and logged as failed, so
+    that one bad file neither stops the others nor leaves the connection in an aborted transaction.
+    """
     source_file = str(path.relative_to(landing_dir))
     sha = file_sha256(path)
     previous = already_loaded(con, sha)
@@ -303,39 +410,23 @@ def load_file(
     load_id = f"{sha[:16]}-{hashlib.sha256(run_id.encode()).hexdigest()[:8]}"
     started = time.monotonic()
     con.execute("begin transaction")
-    con.execute("delete from bronze.rejected_rows where load_id = ?", [load_id])
-    con.execute("delete from bronze.load_log where load_id = ?", [load_id])
-    loaded = rejected = 0
-    extra: list[str] = []
-    failure: str | None = None
     try:
-        if path.stat().st_size == 0:
-            failure = f"{source_file}: empty file (no header, no rows)"
-        elif fmt == "xlsx":
-            for sheet, table in xlsx_sheet_tables(path):
-                con.register("sheet_rows", table)
-                extra += stage_relation(con, source_file, "sheet_rows", sheet=sheet)
-                con.unregister("sheet_rows")
-                sheet_loaded, sheet_rejected, failure = load_staged(
-                    con,
-                    load_id=load_id,
-                    source_file=source_file,
-                    max_reject_share=max_reject_share,
-                )
-                failure = failure and f"{failure} (sheet {sheet})"
-                loaded, rejected = loaded + sheet_loaded, rejected + sheet_rejected
-                if failure:
-                    break
-        else:
-            extra = (stage_csv if fmt == "csv" else stage_parquet)(con, path, source_file)
-            loaded, rejected, failure = load_staged(
-                con, load_id=load_id, source_file=source_file, max_reject_share=max_reject_share
-            )
-    except (IngestError, duckdb.Error) as error:
-        failure = str(error) if isinstance(error, IngestError) else f"{source_file}: cannot read: {error}"
+        con.execute("delete from bronze.rejected_rows where load_id = ?", [load_id])
+        loaded, rejected, extra, failure = load_rows(con, path, source_file, load_id, max_reject_share)
+    except Exception as error:
+        con.execute("rollback")
+        con.execute("begin transaction")
+        con.execute("delete from bronze.rejected_rows where load_id = ?", [load_id])
+        loaded, rejected, extra = 0, 0, []
+        failure = (
+            str(error)
+            if isinstance(error, IngestError)
+            else f"{source_file}: cannot read ({type(error).__name__}): {error}"
+        )
     if failure:
         con.execute("delete from bronze.raw_invoices where _load_id = ?", [load_id])
         loaded = 0
+    con.execute("delete from bronze.load_log where load_id = ?", [load_id])
     status = "failed" if failure else "loaded"
     message = failure or (f"ignored columns: {', '.join(extra)}" if extra else "")
     con.execute(

@@ -25,7 +25,7 @@ from typing import Any
 
 from airflow.sdk import Asset, Param, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
 from cltv.config import DBT_PROJECT_DIR, Settings
 from cltv.period import MAX_HORIZON_DAYS, MIN_HORIZON_DAYS
@@ -111,7 +111,10 @@ def cltv_pipeline() -> None:
             profile_name="cltv", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
         ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+            execution_mode=ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # A test that spans models (relationships) runs with the last of them, never before it exists.
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
         ),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
         operator_args={

@@ -164,8 +164,86 @@ def test_a_truncated_last_line_is_rejected_not_lost(settings: Settings):
     path.write_text(path.read_text() + "536999,85123A,WHITE HANG")
     summary = ingest_landing(settings, run_id="r")
     assert (summary.rows_loaded, summary.rows_rejected) == (200, 1)
-    assert rows_of(settings, "select _source_row, reason from bronze.rejected_rows") == [
-        (201, "quantity is not an integer: <empty>")
+    assert rows_of(settings, "select _source_row, reason, raw_values from bronze.rejected_rows") == [
+        (201, "wrong number of fields (Expected Number of Columns: 8 Found: 3)", "536999,85123A,WHITE HANG")
+    ]
+
+
+def test_a_line_with_too_many_fields_is_rejected_and_later_rows_keep_their_line(settings: Settings):
+    rows = [good_row(i) for i in range(300)]
+    rows[4].append("EXTRA")
+    rows[5] = rows[5][:6]
+    rows[9][0] = "999999"
+    path = write_csv(settings.landing_dir / "fields.csv", rows)
+
+    summary = ingest_landing(settings, run_id="r")
+
+    assert (summary.rows_loaded, summary.rows_rejected) == (298, 2)
+    assert rows_of(settings, "select _source_row, reason from bronze.rejected_rows order by 1") == [
+        (5, "wrong number of fields (Expected Number of Columns: 8 Found: 9)"),
+        (6, "wrong number of fields (Expected Number of Columns: 8 Found: 6)"),
+    ]
+    [(source_row, invoice_no)] = rows_of(
+        settings, "select _source_row, invoice_no from bronze.raw_invoices where invoice_no = '999999'"
+    )
+    # _source_row is the 1-based data row: line source_row + 1 of the file, after the header.
+    line = path.read_text().splitlines()[source_row]
+    assert (source_row, line.split(",")[0]) == (10, invoice_no)
+    assert rows_of(
+        settings, "select max(_source_row), count(distinct _source_row) from bronze.raw_invoices"
+    ) == [(300, 298)]
+
+
+def test_a_fractional_quantity_is_rejected_not_rounded(settings: Settings):
+    rows = [good_row(i) for i in range(200)]
+    rows[0][3] = "2.5"
+    rows[1][3] = "3.0"
+    write_csv(settings.landing_dir / "frac.csv", rows)
+    summary = ingest_landing(settings, run_id="r")
+    assert (summary.rows_loaded, summary.rows_rejected) == (199, 1)
+    assert rows_of(settings, "select reason from bronze.rejected_rows") == [
+        ("quantity is not an integer: 2.5",)
+    ]
+    assert rows_of(settings, "select quantity from bronze.raw_invoices where _source_row = 2") == [(3,)]
+
+
+def test_an_unreadable_file_fails_alone_and_is_retried_once_fixed(settings: Settings):
+    landing = settings.landing_dir
+    write_csv(landing / "b_good.csv", [good_row(i) for i in range(5)])
+    (landing / "a_broken.xlsx").write_bytes(b"not a zip archive")
+    (landing / "notes.md").write_text("not data")
+    (landing / ".hidden.csv").write_text("garbage")
+
+    with pytest.raises(IngestError, match=r"a_broken\.xlsx: cannot read \(BadZipFile\)"):
+        ingest_landing(settings, run_id="r1")
+    assert rows_of(settings, "select source_file, status, rows_loaded from bronze.load_log order by 1") == [
+        ("a_broken.xlsx", "failed", 0),
+        ("b_good.csv", "loaded", 5),
+    ]
+
+    (landing / "a_broken.xlsx").unlink()
+    write_csv(landing / "a_broken.csv", [good_row(i) for i in range(3)])
+    shutil.copy(landing / "b_good.csv", landing / "c_same_bytes.csv")
+    summary = ingest_landing(settings, run_id="r2")
+
+    assert (summary.rows_loaded, summary.files_skipped) == (3, 2)
+    assert rows_of(
+        settings, "select _source_file, count(*) from bronze.raw_invoices group by 1 order by 1"
+    ) == [
+        ("a_broken.csv", 3),
+        ("b_good.csv", 5),
+    ]
+
+
+def test_a_missing_column_in_one_file_does_not_stop_the_others(settings: Settings):
+    header = [h for h in HEADER if h != "Quantity"]
+    write_csv(settings.landing_dir / "a.csv", [good_row(0)[:3] + good_row(0)[4:]], header=header)
+    write_csv(settings.landing_dir / "b.csv", [good_row(0)])
+    with pytest.raises(IngestError, match=r"a\.csv: required column.*quantity"):
+        ingest_landing(settings, run_id="r")
+    assert rows_of(settings, "select source_file, status from bronze.load_log order by 1") == [
+        ("a.csv", "failed"),
+        ("b.csv", "loaded"),
     ]
 
 

@@ -43,7 +43,10 @@ def line(
 
 
 def write_bronze(
-    settings: Settings, lines: Iterable[Mapping[str, Any]], source_file: str = "test.csv"
+    settings: Settings,
+    lines: Iterable[Mapping[str, Any]],
+    source_file: str = "test.csv",
+    loaded_at: datetime = datetime(2020, 1, 1),
 ) -> None:
     """Append lines to `bronze.raw_invoices` with lineage, creating the table if needed."""
     rows = [
@@ -56,7 +59,7 @@ def write_bronze(
             None,
             row_number,
             f"load-{source_file}",
-            datetime(2020, 1, 1),
+            loaded_at,
         )
         for row_number, ln in enumerate(lines, start=1)
     ]

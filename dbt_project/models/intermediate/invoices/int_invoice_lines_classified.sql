@@ -27,7 +27,7 @@ numbered as (
         -- the first copy (oldest load, then file order) is kept; later copies are duplicates
         row_number() over (
             partition by invoice_line_id
-            order by _load_id, _source_file, _source_sheet, _source_row
+            order by _loaded_at, _load_id, _source_file, _source_sheet, _source_row
         ) as copy_number
 
     from keyed
