@@ -221,6 +221,8 @@ group by line
 
 # Good lines are numbered 1..n in file order; each set-aside line before a good one shifts its number by
 # one. For the j-th set-aside line r_j, good lines numbered above r_j - j sit after it (an ASOF join).
+# Good lines are numbered 1..n in file order; each set-aside line before a good one shifts its number by
+# one. For the j-th set-aside line r_j, good lines numbered above r_j - j sit after it (an ASOF join).
 CSV_RENUMBER_SQL = """
 create or replace temp table parsed_csv as
 with shifts as (

@@ -1,8 +1,9 @@
-"""Exclusion rules on a handful of literal lines, through a real `dbt build`."""
+"""Silver cleaning and exclusion rules on a handful of literal lines, through a real `dbt build`."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -11,44 +12,95 @@ from tests.dbt.conftest import line, query, write_bronze
 
 pytestmark = pytest.mark.slow
 
+SILVER = "+int_invoice_lines_excluded +fct_invoices"
+# only the tests whose every parent is built (eager selection would add tests of the marts downstream)
+BUILD = ("build", "--indirect-selection", "cautious")
+
+
+def test_cleaning_rules_one_by_one(settings: Settings, dbt_build):
+    write_bronze(
+        settings,
+        [
+            line(" 536365 ", "17850.0", "2010-12-01 08:26:00", stock_code=" 85123a ", unit_price=2.5549),
+            line("C536379", "14527", "2010-12-01 09:41:00", quantity=-1, stock_code="D", unit_price=27.5),
+            line("536414", None, "2010-12-01 11:52:00", stock_code="gift_0001_20", unit_price=0.0),
+            line("A563185", "", "2011-08-12 14:50:00", stock_code="B", unit_price=-11062.06),
+            line("536370", "12583", "2010-12-01 08:45:00", stock_code="DCGS0003"),
+        ],
+    )
+
+    dbt_build({"as_of": "2011-12-09"}, command=BUILD, select=SILVER)
+
+    assert query(
+        settings,
+        "select invoice_no, stock_code, customer_id, unit_price, revenue, is_cancellation, "
+        "is_missing_customer, is_non_product, is_invalid_price "
+        "from silver.stg_bronze__invoice_lines order by _source_row",
+    ) == [
+        ("536365", "85123A", "17850", Decimal("2.555"), Decimal("2.555"), False, False, False, False),
+        ("C536379", "D", "14527", Decimal("27.500"), Decimal("-27.500"), True, False, True, False),
+        ("536414", "GIFT_0001_20", None, Decimal("0.000"), Decimal("0.000"), False, True, True, True),
+        ("A563185", "B", None, Decimal("-11062.060"), Decimal("-11062.060"), False, True, True, True),
+        ("536370", "DCGS0003", "12583", Decimal("10.000"), Decimal("10.000"), False, False, False, False),
+    ]
+
 
 def test_each_line_is_kept_or_excluded_with_one_reason_by_precedence(settings: Settings, dbt_build):
     kept = line("536365", "17850.0", "2010-12-01 08:26:00")
+    guest = line("536366", None, "2010-12-01 08:28:00")
     write_bronze(
         settings,
         [
             kept,
             kept,  # an exact copy in the same file
-            line("536366", None, "2010-12-01 08:28:00"),  # guest
+            guest,
             line("536367", None, "2010-12-01 08:30:00", stock_code="POST"),  # guest and postage: guest wins
             line("536368", "13047", "2010-12-01 08:34:00", stock_code="POST"),
             line("536369", "13047", "2010-12-01 08:35:00", unit_price=0.0),
             line("C536370", "13047", "2010-12-01 09:00:00", quantity=-2),  # a return is a customer fact
+            guest,  # a copy of an excluded line is a duplicate too
         ],
+        loaded_at=datetime(2020, 1, 1),
     )
-    # the same line again in a later load of another file (whose load id sorts first: age decides)
-    write_bronze(settings, [kept], source_file="a_later.csv", loaded_at=datetime(2020, 2, 1))
+    # the same line again in a later file, with the float customer id written as text
+    write_bronze(settings, [{**kept, "customer_id": "17850"}], "second.csv", loaded_at=datetime(2020, 1, 2))
 
-    dbt_build(
-        {"as_of": "2010-12-31"},
-        command=("build", "--indirect-selection", "buildable"),
-        select="+fct_invoices int_invoice_lines_excluded",
-    )
+    dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SILVER)
 
-    excluded = query(
+    assert query(
         settings,
         "select _source_file, _source_row, exclusion_reason from silver.int_invoice_lines_excluded "
         "order by 3, 1, 2",
-    )
-    assert excluded == [
-        ("a_later.csv", 1, "duplicate"),
+    ) == [
+        ("second.csv", 1, "duplicate"),
         ("test.csv", 2, "duplicate"),
+        ("test.csv", 8, "duplicate"),
         ("test.csv", 6, "invalid_price"),
         ("test.csv", 3, "missing_customer"),
         ("test.csv", 4, "missing_customer"),
         ("test.csv", 5, "non_product"),
     ]
     assert query(settings, "select invoice_no, customer_id, revenue from gold.fct_invoices order by 1") == [
-        ("536365", "17850", 10),
-        ("C536370", "13047", -20),
+        ("536365", "17850", Decimal("10.000")),
+        ("C536370", "13047", Decimal("-20.000")),
+    ]
+    bronze, facts, excluded = query(
+        settings,
+        "select (select count(*) from bronze.raw_invoices), (select count(*) from gold.fct_invoices), "
+        "(select count(*) from silver.int_invoice_lines_excluded)",
+    )[0]
+    assert (bronze, facts + excluded) == (9, 9)
+
+
+def test_the_earliest_load_keeps_the_line(settings: Settings, dbt_build):
+    kept = line("536365", "17850", "2010-12-01 08:26:00")
+    # loaded later but named first: the load time, not the name, decides which copy stays
+    write_bronze(settings, [kept], "a-later.csv", loaded_at=datetime(2020, 1, 2))
+    write_bronze(settings, [kept], "b-earlier.csv", loaded_at=datetime(2020, 1, 1))
+
+    dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SILVER)
+
+    assert query(settings, "select _load_id from gold.fct_invoices") == [("load-b-earlier.csv",)]
+    assert query(settings, "select _load_id, exclusion_reason from silver.int_invoice_lines_excluded") == [
+        ("load-a-later.csv", "duplicate")
     ]

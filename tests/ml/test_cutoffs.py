@@ -8,9 +8,10 @@ from ml.cutoffs import plan_cutoffs
 
 
 def test_training_cutoffs_step_back_by_the_horizon_and_add_the_same_season_last_year():
-    plan = plan_cutoffs(date(2011, 12, 9), 90, n_training_cutoffs=3)
+    plan = plan_cutoffs(date(2011, 12, 9), 90, n_training_cutoffs=3, n_backtests=0)
     assert plan.scoring == date(2011, 12, 9)
     assert plan.training == (date(2010, 12, 9), date(2011, 3, 14), date(2011, 6, 12), date(2011, 9, 10))
+    assert plan.validation == date(2011, 9, 10)
     assert plan.all == [*plan.training, date(2011, 12, 9)]
 
 
@@ -21,6 +22,27 @@ def test_every_training_label_window_ends_by_as_of():
         assert all(c + timedelta(days=horizon) <= as_of for c in plan.training)
 
 
+def test_backtests_are_out_of_time_and_replay_the_training_rule():
+    plan = plan_cutoffs(date(2011, 9, 9), 90, n_training_cutoffs=2, n_backtests=3)
+    assert [b.cutoff for b in plan.backtests] == [date(2011, 6, 11), date(2011, 3, 13), date(2010, 12, 13)]
+    first = plan.backtests[0]
+    assert first.training == (date(2010, 6, 11), date(2010, 12, 13), date(2011, 3, 13))
+    for backtest in plan.backtests:
+        # the backtest's own labels end by as_of, and its model's labels end by the backtest cutoff
+        assert backtest.cutoff + timedelta(days=90) <= plan.scoring
+        assert all(c + timedelta(days=90) <= backtest.cutoff for c in backtest.training)
+
+
+def test_all_lists_every_cutoff_dbt_must_build_once_oldest_first():
+    plan = plan_cutoffs(date(2011, 9, 9), 90, n_training_cutoffs=2, n_backtests=2)
+    expected = {plan.scoring, *plan.training}
+    for backtest in plan.backtests:
+        expected |= {backtest.cutoff, *backtest.training}
+    assert plan.all == sorted(expected)
+    assert len(plan.all) == len(set(plan.all))
+    assert plan.all[-1] == plan.scoring
+
+
 def test_a_horizon_longer_than_a_year_adds_no_seasonal_cutoff_inside_its_own_window():
     plan = plan_cutoffs(date(2012, 2, 29), 400, n_training_cutoffs=1)
     assert plan.training == (date(2012, 2, 29) - timedelta(days=400),)
@@ -29,3 +51,5 @@ def test_a_horizon_longer_than_a_year_adds_no_seasonal_cutoff_inside_its_own_win
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="positive"):
         plan_cutoffs(date(2011, 1, 1), 0)
+    with pytest.raises(ValueError, match="n_backtests"):
+        plan_cutoffs(date(2011, 1, 1), 30, n_backtests=-1)

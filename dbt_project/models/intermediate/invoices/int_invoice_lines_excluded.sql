@@ -11,11 +11,12 @@ final as (
     select
         invoice_line_id,
         exclusion_reason,
-        copy_number,
         invoice_no,
         stock_code,
+        description,
         quantity,
         invoiced_at,
+        invoice_date,
         unit_price,
         revenue,
         customer_id,
@@ -23,7 +24,8 @@ final as (
         _source_file,
         _source_sheet,
         _source_row,
-        _load_id
+        _load_id,
+        _loaded_at
 
     from classified
     where exclusion_reason is not null

@@ -11,7 +11,7 @@ lines_per_country as (
     select
         customer_id,
         country,
-        count(*) as lines,
+        count(*) as line_count,
         max(invoiced_at) as last_line_at
 
     from invoice_lines
@@ -19,17 +19,29 @@ lines_per_country as (
 
 ),
 
-main_country as (
+countries_ranked as (
 
     -- the country of most lines; ties go to the most recent, then alphabetical
     select
         customer_id,
-        country
+        country,
+        row_number() over (
+            partition by customer_id
+            order by line_count desc, last_line_at desc, country
+        ) as country_rank
 
     from lines_per_country
-    qualify row_number() over (
-        partition by customer_id order by lines desc, last_line_at desc, country
-    ) = 1
+
+),
+
+main_country as (
+
+    select
+        customer_id,
+        country
+
+    from countries_ranked
+    where country_rank = 1
 
 ),
 
@@ -37,10 +49,10 @@ customer_totals as (
 
     select
         customer_id,
-        min(invoiced_at) filter (where not is_cancellation) as first_purchase_at,
-        max(invoiced_at) filter (where not is_cancellation) as last_purchase_at,
-        count(distinct invoice_no) filter (where not is_cancellation) as lifetime_orders,
-        count(distinct invoice_no) filter (where is_cancellation) as lifetime_cancellations,
+        min(case when not is_cancellation then invoiced_at end) as first_purchase_at,
+        max(case when not is_cancellation then invoiced_at end) as last_purchase_at,
+        count(distinct case when not is_cancellation then invoice_no end) as lifetime_orders,
+        count(distinct case when is_cancellation then invoice_no end) as lifetime_cancellations,
         sum(revenue) as lifetime_net_revenue
 
     from invoice_lines

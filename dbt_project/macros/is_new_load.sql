@@ -1,0 +1,33 @@
+{#-
+    Filter for an incremental model: in an incremental run, true for the rows of loads (`_load_id`) that the
+    model being built does not hold yet; in a full build, true for every row. Loads are appended to bronze
+    whole (one transaction per file), so "a load id not in this table" is exactly "a load not processed
+    yet". The new load ids are looked up first (a cheap scan of one column) and written into the SQL as
+    literals, so the database filters the input's scan itself instead of cleaning, hashing and then
+    discarding every old row. A load that left no row in the model (e.g. only duplicates) is looked at
+    again on the next run and again adds nothing.
+
+    Arguments:
+        relation: the model's input, e.g. ref('stg_bronze__invoice_lines'); it has a `_load_id` column.
+-#}
+{% macro is_new_load(relation) -%}
+    {%- if is_incremental() and execute -%}
+        {%- set new_loads_query -%}
+            select distinct _load_id from {{ relation }}
+            where _load_id not in (select distinct _load_id from {{ this }})
+            order by 1
+        {%- endset -%}
+        {%- set new_loads = run_query(new_loads_query).columns[0].values() -%}
+        {%- if new_loads | length == 0 -%}
+            false
+        {%- else -%}
+            _load_id in (
+                {%- for load_id in new_loads -%}
+                    '{{ load_id | replace("'", "''") }}'{{ ", " if not loop.last }}
+                {%- endfor -%}
+            )
+        {%- endif -%}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,181 @@
+-- Incremental: a run (re)builds only its own cutoffs' rows and keeps the other cutoffs' rows, so training sets
+-- stacked over past cutoffs survive; delete+insert on cutoff_date replaces a cutoff that is built again.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='cutoff_date',
+        on_schema_change='fail',
+    )
+}}
+
+with
+
+activity_days as (
+
+    select * from {{ ref('customer_activity_days') }}
+
+),
+
+cutoffs as (
+
+    {{ feature_cutoff_dates(var('feature_cutoffs'), var('as_of')) }}
+
+),
+
+cutoff_windows as (
+
+    select
+        cutoff_date,
+        cast({{ dbt.dateadd('day', -29, 'cutoff_date') }} as date) as window_30d_start_date,
+        cast({{ dbt.dateadd('day', -89, 'cutoff_date') }} as date) as window_90d_start_date,
+        cast({{ dbt.dateadd('day', -179, 'cutoff_date') }} as date) as window_180d_start_date,
+        cast({{ dbt.dateadd('day', -364, 'cutoff_date') }} as date) as window_365d_start_date,
+        cast({{ dbt.dateadd('day', -90, 'cutoff_date') }} as date) as prior_90d_end_date,
+        cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date) as label_end_date,
+        cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date)
+        <= cast('{{ var("as_of") }}' as date) as is_label_covered
+
+    from cutoffs
+
+),
+
+activity_before_cutoffs as (
+
+    select
+        activity_days.customer_id,
+        cutoff_windows.cutoff_date,
+        {{ feature_arg_max('activity_days.country', 'activity_days.activity_date') }} as country,
+        min(case when activity_days.is_purchase_day then activity_days.activity_date end) as first_purchase_date,
+        max(case when activity_days.is_purchase_day then activity_days.activity_date end) as last_purchase_date,
+        min(activity_days.activity_date) as first_activity_date,
+        max(activity_days.activity_date) as last_activity_date,
+        sum(case when activity_days.is_purchase_day then 1 else 0 end) as purchase_days,
+        sum(activity_days.orders) as frequency,
+        sum(activity_days.net_revenue) as monetary,
+        avg(activity_days.days_since_previous_purchase) as ipt_mean_days,
+        stddev_pop(activity_days.days_since_previous_purchase) as ipt_std_days,
+        {% for days in [30, 90, 180, 365] -%}
+        sum(
+            case
+                when activity_days.activity_date >= cutoff_windows.window_{{ days }}d_start_date
+                    then activity_days.net_revenue
+                else 0
+            end
+        ) as revenue_{{ days }}d,
+        sum(
+            case
+                when activity_days.activity_date >= cutoff_windows.window_{{ days }}d_start_date
+                    then activity_days.orders
+                else 0
+            end
+        ) as orders_{{ days }}d,
+        {% endfor -%}
+        sum(
+            case
+                when
+                    activity_days.activity_date >= cutoff_windows.window_180d_start_date
+                    and activity_days.activity_date <= cutoff_windows.prior_90d_end_date
+                    then activity_days.net_revenue
+                else 0
+            end
+        ) as revenue_prior_90d,
+        sum(activity_days.purchase_revenue) as purchase_revenue,
+        sum(activity_days.returned_revenue) as returned_revenue,
+        sum(activity_days.purchase_items) as purchase_items,
+        max(activity_days.max_basket_value) as basket_value_max,
+        sum(activity_days.new_products) as distinct_products,
+        sum(
+            case
+                when extract(month from activity_days.activity_date) in (11, 12)
+                    then activity_days.purchase_revenue
+                else 0
+            end
+        ) as seasonal_purchase_revenue
+
+    from activity_days
+    inner join cutoff_windows
+        on activity_days.activity_date <= cutoff_windows.cutoff_date
+    group by activity_days.customer_id, cutoff_windows.cutoff_date
+
+),
+
+activity_in_label_windows as (
+
+    select
+        activity_days.customer_id,
+        cutoff_windows.cutoff_date,
+        sum(activity_days.net_revenue) as label_revenue,
+        sum(activity_days.orders) as label_orders
+
+    from activity_days
+    inner join cutoff_windows
+        on
+            activity_days.activity_date > cutoff_windows.cutoff_date
+            and activity_days.activity_date <= cutoff_windows.label_end_date
+    where cutoff_windows.is_label_covered
+    group by activity_days.customer_id, cutoff_windows.cutoff_date
+
+),
+
+features as (
+
+    select
+        activity_before_cutoffs.*,
+        coalesce(activity_before_cutoffs.first_purchase_date, activity_before_cutoffs.first_activity_date)
+            as first_seen_date,
+        coalesce(activity_before_cutoffs.last_purchase_date, activity_before_cutoffs.last_activity_date)
+            as last_seen_date,
+        cutoff_windows.is_label_covered,
+        activity_in_label_windows.label_revenue,
+        activity_in_label_windows.label_orders
+
+    from activity_before_cutoffs
+    inner join cutoff_windows
+        on activity_before_cutoffs.cutoff_date = cutoff_windows.cutoff_date
+    left join activity_in_label_windows
+        on
+            activity_before_cutoffs.customer_id = activity_in_label_windows.customer_id
+            and activity_before_cutoffs.cutoff_date = activity_in_label_windows.cutoff_date
+
+),
+
+final as (
+
+    select
+        customer_id,
+        cutoff_date,
+        country,
+        cast({{ dbt.datediff('last_seen_date', 'cutoff_date', 'day') }} as integer) as recency_days,
+        cast(frequency as integer) as frequency,
+        cast(monetary as decimal(18, 3)) as monetary,
+        cast({{ dbt.datediff('first_seen_date', 'cutoff_date', 'day') }} as integer) as tenure_days,
+        cast(ipt_mean_days as double precision) as ipt_mean_days,
+        cast(ipt_std_days as double precision) as ipt_std_days,
+        {% for days in [30, 90, 180, 365] -%}
+        cast(revenue_{{ days }}d as decimal(18, 3)) as revenue_{{ days }}d,
+        {% endfor -%}
+        {% for days in [30, 90, 180, 365] -%}
+        cast(orders_{{ days }}d as integer) as orders_{{ days }}d,
+        {% endfor -%}
+        cast(revenue_90d - revenue_prior_90d as decimal(18, 3)) as trend_revenue_90d,
+        cast(
+            monetary / ({{ dbt.datediff('first_seen_date', 'cutoff_date', 'day') }} + 1) as decimal(18, 3)
+        ) as spend_per_day,
+        cast(purchase_revenue / nullif(frequency, 0) as decimal(18, 3)) as basket_value_mean,
+        cast(basket_value_max as decimal(18, 3)) as basket_value_max,
+        cast(purchase_items as double precision) / nullif(frequency, 0) as basket_items_mean,
+        cast(distinct_products as integer) as distinct_products,
+        cast(returned_revenue / nullif(purchase_revenue, 0) as double precision) as return_rate,
+        cast(seasonal_purchase_revenue / nullif(purchase_revenue, 0) as double precision) as seasonal_share,
+        cast(greatest(purchase_days - 1, 0) as integer) as frequency_repeat_days,
+        cast({{ dbt.datediff('first_seen_date', 'last_seen_date', 'day') }} as integer) as recency_bgnbd_days,
+        cast({{ var('horizon_days') }} as integer) as horizon_days,
+        cast(case when is_label_covered then coalesce(label_revenue, 0) end as decimal(18, 3)) as label_revenue,
+        cast(case when is_label_covered then coalesce(label_orders, 0) end as integer) as label_orders
+
+    from features
+
+)
+
+select * from final

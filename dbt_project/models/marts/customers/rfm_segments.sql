@@ -1,0 +1,16 @@
+with
+
+segment_history as (
+
+    select * from {{ ref('rfm_segment_history') }}
+
+),
+
+final as (
+
+    select * from segment_history
+    where as_of_date = cast('{{ var("as_of") }}' as date)
+
+)
+
+select * from final

@@ -1,0 +1,92 @@
+with
+
+sales_lines as (
+
+    select * from {{ ref('int_sales_lines') }}
+    where {{ is_visible_as_of('invoice_date') }}
+
+),
+
+lines_by_month as (
+
+    select
+        *,
+        cast({{ dbt.date_trunc('month', 'invoice_date') }} as date) as month_start_date
+
+    from sales_lines
+
+),
+
+first_purchases as (
+
+    -- the month of each customer's first order visible at as_of
+    select
+        customer_id,
+        min(month_start_date) as first_purchase_month
+
+    from lines_by_month
+    where not is_guest
+        and not is_cancellation
+    group by customer_id
+
+),
+
+monthly_customers as (
+
+    select
+        lines_by_month.month_start_date,
+        count(distinct lines_by_month.customer_id) as customer_count,
+        count(distinct case
+            when first_purchases.first_purchase_month = lines_by_month.month_start_date
+                then lines_by_month.customer_id
+        end) as new_customer_count
+
+    from lines_by_month
+    inner join first_purchases
+        on lines_by_month.customer_id = first_purchases.customer_id
+    where not lines_by_month.is_cancellation
+    group by lines_by_month.month_start_date
+
+),
+
+monthly_sales as (
+
+    select
+        month_start_date,
+        count(distinct case when not is_cancellation then invoice_no end) as order_count,
+        count(distinct case when not is_cancellation and is_guest then invoice_no end) as guest_order_count,
+        count(distinct case when is_cancellation then invoice_no end) as cancellation_count,
+        sum(case when not is_cancellation then revenue else 0 end) as gross_revenue,
+        sum(case when is_cancellation then revenue else 0 end) as returned_revenue,
+        sum(revenue) as net_revenue,
+        sum(case when is_guest then revenue else 0 end) as guest_net_revenue
+
+    from lines_by_month
+    group by month_start_date
+
+),
+
+final as (
+
+    select
+        monthly_sales.month_start_date,
+        {{ as_of_date() }} as as_of_date,
+        monthly_sales.order_count,
+        monthly_sales.guest_order_count,
+        monthly_sales.cancellation_count,
+        coalesce(monthly_customers.customer_count, 0) as customer_count,
+        coalesce(monthly_customers.new_customer_count, 0) as new_customer_count,
+        coalesce(monthly_customers.customer_count - monthly_customers.new_customer_count, 0)
+            as returning_customer_count,
+        monthly_sales.gross_revenue,
+        monthly_sales.returned_revenue,
+        monthly_sales.net_revenue,
+        monthly_sales.guest_net_revenue
+
+    from monthly_sales
+    left join monthly_customers
+        on monthly_sales.month_start_date = monthly_customers.month_start_date
+
+)
+
+select * from final

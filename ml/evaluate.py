@@ -1,0 +1,174 @@
+"""Metrics of revenue predictions and tier probabilities, and the champion rule.
+
+Regression metrics compare a prediction with the realised net revenue of the label window, floored at 0
+(a customer who only returned goods is worth nothing, not less). They answer the questions marketing asks:
+does the ranking find the valuable customers (normalized Gini, Spearman, top-10%/20% capture), and are the
+amounts right (RMSE in money, RMSLE and MAE on log1p for the typical customer, decile calibration)?
+
+Champion rule: XGBoost is the champion when, averaged over the out-of-time backtests, its normalized Gini
+and its Spearman correlation are higher than both baselines' (naive and BG/NBD) and its RMSE is lower than
+the naive baseline's. Ranking is what the predictions are used for; RMSE against naive guards against a
+model that ranks well but whose amounts are useless. A run whose XGBoost is not the champion still
+publishes XGBoost's predictions (with the baselines beside them) but says so: a WARNING in the log and
+`beat_baselines = false` in gold.model_runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
+
+from ml.config import TIERS
+
+CHAMPION_MODEL = "xgboost"
+BASELINE_MODELS = ("naive", "bgnbd")
+
+
+def _gini(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Gini of `actual` ordered by `predicted`, descending; tied predictions get their group's mean actual.
+
+    Averaging over ties is the expectation over every order of the tied customers, so a constant
+    prediction scores exactly 0 instead of depending on the input order.
+    """
+    n = actual.size
+    order = np.argsort(-predicted, kind="stable")
+    sorted_pred = predicted[order]
+    sorted_actual = actual[order].astype(np.float64)
+    _, starts, counts = np.unique(-sorted_pred, return_index=True, return_counts=True)
+    group_sums = np.add.reduceat(sorted_actual, starts)
+    smoothed = np.repeat(group_sums / counts, counts)
+    total = smoothed.sum()
+    cumulative_share = np.cumsum(smoothed) / total
+    return float(cumulative_share.sum() / n - (n + 1) / (2 * n))
+
+
+def normalized_gini(actual: Sequence[float], predicted: Sequence[float]) -> float:
+    """Gini of the prediction's ranking over that of the perfect ranking: 1 perfect, 0 random, -1 reversed."""
+    actual = np.asarray(actual, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if actual.size < 2 or actual.sum() <= 0:
+        return math.nan
+    return _gini(actual, predicted) / _gini(actual, actual)
+
+
+def spearman(actual: Sequence[float], predicted: Sequence[float]) -> float:
+    actual = np.asarray(actual, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if actual.size < 2 or np.all(actual == actual[0]) or np.all(predicted == predicted[0]):
+        return math.nan
+    return float(stats.spearmanr(actual, predicted).statistic)
+
+
+def rmse(actual: Sequence[float], predicted: Sequence[float]) -> float:
+    error = np.asarray(predicted, dtype=np.float64) - np.asarray(actual, dtype=np.float64)
+    return float(np.sqrt(np.mean(error**2)))
+
+
+def _log1p_error(actual: Sequence[float], predicted: Sequence[float]) -> np.ndarray:
+    actual = np.log1p(np.maximum(np.asarray(actual, dtype=np.float64), 0.0))
+    predicted = np.log1p(np.maximum(np.asarray(predicted, dtype=np.float64), 0.0))
+    return predicted - actual
+
+
+def rmsle(actual: Sequence[float], predicted: Sequence[float]) -> float:
+    return float(np.sqrt(np.mean(_log1p_error(actual, predicted) ** 2)))
+
+
+def mae_log1p(actual: Sequence[float], predicted: Sequence[float]) -> float:
+    return float(np.mean(np.abs(_log1p_error(actual, predicted))))
+
+
+def top_share(actual: Sequence[float], predicted: Sequence[float], share: float) -> float:
+    """Share of the realised revenue earned by the top `share` of customers ranked by prediction."""
+    actual = np.asarray(actual, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    total = actual.sum()
+    if actual.size == 0 or total <= 0:
+        return math.nan
+    top = max(1, math.ceil(share * actual.size))
+    order = np.argsort(-predicted, kind="stable")
+    return float(actual[order[:top]].sum() / total)
+
+
+def decile_calibration(actual: Sequence[float], predicted: Sequence[float]) -> list[tuple[int, float, float]]:
+    """(decile, mean predicted, mean actual) with decile 1 = the lowest predictions; ties split by order."""
+    actual = np.asarray(actual, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if actual.size < 10:
+        return []
+    order = np.argsort(predicted, kind="stable")
+    return [
+        (decile, float(predicted[part].mean()), float(actual[part].mean()))
+        for decile, part in enumerate(np.array_split(order, 10), start=1)
+    ]
+
+
+def regression_metrics(actual: Sequence[float], predicted: Sequence[float]) -> dict[str, float]:
+    metrics = {
+        "gini": normalized_gini(actual, predicted),
+        "spearman": spearman(actual, predicted),
+        "rmse": rmse(actual, predicted),
+        "rmsle": rmsle(actual, predicted),
+        "mae_log1p": mae_log1p(actual, predicted),
+        "top10_share": top_share(actual, predicted, 0.10),
+        "top20_share": top_share(actual, predicted, 0.20),
+        "mean_predicted": float(np.mean(predicted)) if len(predicted) else math.nan,
+        "mean_actual": float(np.mean(actual)) if len(actual) else math.nan,
+        "customers": float(len(actual)),
+    }
+    for decile, mean_predicted, mean_actual in decile_calibration(actual, predicted):
+        metrics[f"decile_{decile:02d}_predicted"] = mean_predicted
+        metrics[f"decile_{decile:02d}_actual"] = mean_actual
+    return metrics
+
+
+def classifier_metrics(true_tiers: Sequence[int], probabilities: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1, log loss and the confusion matrix (`confusion_<true>_<predicted>`) of tiers."""
+    true_tiers = np.asarray(true_tiers, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = list(range(len(TIERS)))
+    predicted = probabilities.argmax(axis=1)
+    clipped = np.clip(probabilities, 1e-7, 1.0)
+    metrics = {
+        "tier_accuracy": float(accuracy_score(true_tiers, predicted)),
+        "tier_macro_f1": float(
+            f1_score(true_tiers, predicted, labels=labels, average="macro", zero_division=0)
+        ),
+        "tier_log_loss": float(
+            log_loss(true_tiers, clipped / clipped.sum(axis=1, keepdims=True), labels=labels)
+        ),
+    }
+    matrix = confusion_matrix(true_tiers, predicted, labels=labels)
+    for i, true_name in enumerate(TIERS):
+        for j, predicted_name in enumerate(TIERS):
+            metrics[f"confusion_{true_name}_{predicted_name}"] = float(matrix[i, j])
+    return metrics
+
+
+def mean_over_backtests(per_cutoff: Sequence[Mapping[str, float]], metric: str) -> float:
+    values = [row[metric] for row in per_cutoff if metric in row and not math.isnan(row[metric])]
+    return float(np.mean(values)) if values else math.nan
+
+
+def beats_baselines(summary: Mapping[str, Mapping[str, float]]) -> bool | None:
+    """The champion rule on {model: {metric: mean over backtests}}; a baseline that could not be fitted is
+    left out; None without any evidence."""
+    champion = summary.get(CHAMPION_MODEL)
+    baselines = [model for model in BASELINE_MODELS if model in summary]
+    if not champion or not baselines:
+        return None
+
+    def higher(metric: str, baseline: str) -> bool:
+        mine, theirs = champion.get(metric, math.nan), summary[baseline].get(metric, math.nan)
+        if math.isnan(mine):
+            return False
+        return math.isnan(theirs) or mine > theirs
+
+    ranks_better = all(higher(metric, b) for metric in ("gini", "spearman") for b in baselines)
+    rmse_mine = champion.get("rmse", math.nan)
+    rmse_naive = summary.get("naive", {}).get("rmse", math.inf)
+    return bool(ranks_better and not math.isnan(rmse_mine) and rmse_mine < rmse_naive)

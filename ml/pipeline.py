@@ -1,0 +1,453 @@
+"""The ML stage of one run: backtest, train, score, monitor, and write the gold ML tables.
+
+`run_ml_stage` is what the DAG calls. It reads gold.customer_features with read-only connections (closed
+before any fitting, so training never holds a lock), and writes every gold ML table in one transaction of
+one writer connection at the end:
+
+- gold.customer_predictions: one row per customer per as_of (a re-run of an as_of replaces its rows);
+- gold.model_runs: one row per run (what was trained on, with what, where the artifacts are, the verdict);
+- gold.model_metrics: backtest metrics per (cutoff, model, metric), long format;
+- gold.model_performance_history: earlier predictions judged once their horizon has passed (ml.monitoring).
+
+When history is too short to train (no labelled cutoff, or too few labelled customers or buyers), the run
+still completes: it logs why, publishes the BG/NBD (else naive) predictions with is_baseline_only = true,
+and records status 'baseline_only' with the reason in gold.model_runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cltv.config import Settings
+from cltv.warehouse import connect
+from ml import evaluate, monitoring
+from ml.baselines import BgNbdBaseline, add_bgnbd_columns, naive_revenue, with_bgnbd_features
+from ml.config import (
+    DEFAULT_LIMITS,
+    LABEL,
+    MODEL_FEATURES,
+    OBJECTIVES,
+    SEARCH_SPACE,
+    SERVED_OBJECTIVE,
+    TIERS,
+    MlLimits,
+)
+from ml.cutoffs import Backtest, CutoffPlan, plan_cutoffs
+from ml.dataset import (
+    labelled_counts,
+    load_labelled,
+    load_scoring,
+    load_scoring_batches,
+    matrix,
+    table_exists,
+)
+from ml.score import PREDICTION_COLUMNS, score_batch
+from ml.train import FittedModels, fit_models, save_models, tier_codes
+
+log = logging.getLogger(__name__)
+
+SUMMARY_METRICS = ("gini", "spearman", "rmse", "rmsle", "mae_log1p", "top10_share", "top20_share")
+
+DDL = """
+create schema if not exists gold;
+create table if not exists gold.customer_predictions (
+    customer_id varchar, as_of_date date, horizon_days integer, predicted_revenue double, p_purchase double,
+    predicted_tier varchar, p_tier_none double, p_tier_low double, p_tier_mid double, p_tier_high double,
+    bgnbd_expected_purchases double, bgnbd_p_alive double, bgnbd_clv double, naive_revenue double,
+    top_drivers varchar, model_version varchar, is_baseline_only boolean, run_id varchar
+);
+create table if not exists gold.model_runs (
+    run_id varchar, as_of date, horizon_days integer, status varchar, reason varchar,
+    training_cutoffs varchar, training_rows bigint, validation_cutoff date, backtest_cutoffs varchar,
+    objective varchar, parameters varchar, features varchar, model_version varchar, artifact_path varchar,
+    artifact_sha256 varchar, metric_summary varchar, beat_baselines boolean, customers_scored bigint
+);
+create table if not exists gold.model_metrics (
+    run_id varchar, as_of date, cutoff date, model varchar, metric varchar, value double
+);
+create table if not exists gold.model_performance_history (
+    evaluated_as_of date, prediction_as_of date, horizon_days integer, model_version varchar, model varchar,
+    metric varchar, value double, run_id varchar
+);
+"""
+
+
+@dataclass
+class MlRunSummary:
+    """What the run did, for the DAG's log and the run summary."""
+
+    run_id: str
+    as_of: date
+    horizon_days: int
+    status: str  # 'trained' or 'baseline_only'
+    reason: str
+    model_version: str
+    beat_baselines: bool | None
+    customers_scored: int
+    training_cutoffs: list[date]
+    training_rows: int
+    backtest_summary: dict[str, dict[str, float]] = field(default_factory=dict)
+    artifact_dir: Path | None = None
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+def trainability(
+    counts: dict[date, tuple[int, int]], cutoffs: tuple[date, ...], limits: MlLimits
+) -> str | None:
+    """Why these cutoffs cannot train a model, or None when they can."""
+    labelled = [c for c in cutoffs if c in counts]
+    if not labelled:
+        names = [c.isoformat() for c in cutoffs]
+        return f"no labelled cutoff among {names}: history is shorter than one horizon"
+    rows = sum(counts[c][0] for c in labelled)
+    buyers = sum(counts[c][1] for c in labelled)
+    if rows < limits.min_training_rows:
+        return (
+            f"{rows} labelled customers over {len(labelled)} cutoff(s), fewer than {limits.min_training_rows}"
+        )
+    if buyers < limits.min_training_buyers:
+        return f"{buyers} buyers in the label windows, fewer than {limits.min_training_buyers}"
+    return None
+
+
+def assert_no_leakage(training: tuple[date, ...], test_cutoff: date, horizon_days: int) -> None:
+    """Every training label window must end by the date the model is used at."""
+    late = [c for c in training if c + timedelta(days=horizon_days) > test_cutoff]
+    if late:
+        raise ValueError(f"training cutoffs {late} have labels after {test_cutoff}: leakage")
+
+
+@dataclass
+class FoldData:
+    backtest: Backtest
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def _read_backtests(
+    con: duckdb.DuckDBPyConnection, plan: CutoffPlan, horizon_days: int, counts: dict, limits: MlLimits
+) -> tuple[list[FoldData], list[str]]:
+    folds, skipped = [], []
+    for backtest in plan.backtests:
+        assert_no_leakage(backtest.training, backtest.cutoff, horizon_days)
+        reason = trainability(counts, backtest.training, limits)
+        if reason is None and backtest.cutoff not in counts:
+            reason = "its own labels are missing"
+        if reason:
+            skipped.append(f"{backtest.cutoff}: {reason}")
+            continue
+        labelled = tuple(c for c in backtest.training if c in counts)
+        folds.append(
+            FoldData(
+                backtest,
+                load_labelled(con, labelled, horizon_days, limits.max_training_rows),
+                load_labelled(con, [backtest.cutoff], horizon_days, limits.max_training_rows),
+            )
+        )
+    return folds, skipped
+
+
+# --- backtests ---------------------------------------------------------------------------------------
+
+
+def backtest_fold(fold: FoldData, horizon_days: int, limits: MlLimits) -> dict[str, dict[str, float]]:
+    """{model: metrics} on the fold's test cutoff for XGBoost (chosen and per objective) and the baselines."""
+    train = with_bgnbd_features(fold.train, horizon_days, limits.max_baseline_fit_rows)
+    models = fit_models(train, max_search_rows=limits.max_search_rows)
+    bgnbd = BgNbdBaseline().fit(fold.test, limits.max_baseline_fit_rows)
+    baseline = bgnbd.predict(fold.test, horizon_days)
+    test = add_bgnbd_columns(fold.test, baseline)
+    actual = test[LABEL].to_numpy(dtype=np.float64)
+    x = matrix(test)
+    predictions = {"xgboost": models.revenue.predict(x), "naive": naive_revenue(test, horizon_days)}
+    for objective, model in models.by_objective.items():
+        predictions[f"xgb_{objective}"] = model.predict(x)
+    if bgnbd.is_fitted:
+        predictions["bgnbd"] = baseline["clv"].to_numpy()
+    results = {
+        model: evaluate.regression_metrics(actual, predicted) for model, predicted in predictions.items()
+    }
+    results["xgboost"].update(
+        evaluate.classifier_metrics(
+            tier_codes(actual, models.tiers.thresholds), models.tiers.predict_proba(x)
+        )
+    )
+    results["xgboost"]["objective_" + models.revenue.objective] = 1.0
+    log.info(
+        "backtest %s: %s",
+        fold.backtest.cutoff,
+        {m: {k: round(r[k], 4) for k in ("gini", "spearman", "rmse")} for m, r in results.items()},
+    )
+    return results
+
+
+def summarise(per_cutoff: dict[date, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Mean of each summary metric over the backtests, per model."""
+    models = sorted({model for results in per_cutoff.values() for model in results})
+    return {
+        model: {
+            metric: evaluate.mean_over_backtests(
+                [r[model] for r in per_cutoff.values() if model in r], metric
+            )
+            for metric in SUMMARY_METRICS
+        }
+        for model in models
+    }
+
+
+# --- artifacts ---------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def model_digest(models: FittedModels) -> str:
+    """A hash of the fitted boosters: the same inputs give the same model version."""
+    digest = hashlib.sha256()
+    for name in sorted(models.revenue.parts):
+        digest.update(bytes(models.revenue.parts[name].get_booster().save_raw("json")))
+    digest.update(bytes(models.tiers.classifier.get_booster().save_raw("json")))
+    digest.update(json.dumps(models.tiers.calibrators).encode())
+    return digest.hexdigest()
+
+
+def write_artifacts(directory: Path, models: FittedModels, metrics: dict, features: dict) -> str:
+    """Models as XGBoost JSON, metrics.json, features.json and a manifest; returns the manifest's sha256."""
+    files = save_models(models, directory)
+    for name, content in (("metrics.json", metrics), ("features.json", features)):
+        path = directory / name
+        path.write_text(json.dumps(content, indent=2, default=_json_default, allow_nan=True))
+        files.append(path)
+    manifest = {path.name: _sha256(path) for path in sorted(files)}
+    manifest_path = directory / "manifest.json"
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return _sha256(manifest_path)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+# --- the stage ---------------------------------------------------------------------------------------
+
+
+def run_ml_stage(
+    settings: Settings,
+    *,
+    run_id: str,
+    as_of: date,
+    horizon_days: int,
+    n_training_cutoffs: int = 3,
+    n_backtests: int = 3,
+    limits: MlLimits = DEFAULT_LIMITS,
+) -> MlRunSummary:
+    """Backtest, train, score every customer known at as_of, monitor, and write the gold ML tables."""
+    plan = plan_cutoffs(as_of, horizon_days, n_training_cutoffs=n_training_cutoffs, n_backtests=n_backtests)
+    assert_no_leakage(plan.training, as_of, horizon_days)
+
+    with connect(settings, read_only=True) as con:
+        if not table_exists(con, "gold", "customer_features"):
+            raise RuntimeError("gold.customer_features does not exist: run dbt before the ML stage")
+        counts = labelled_counts(con, plan.all, horizon_days)
+        reason = trainability(counts, plan.training, limits)
+        labelled = tuple(c for c in plan.training if c in counts)
+        train = (
+            load_labelled(con, labelled, horizon_days, limits.max_training_rows) if reason is None else None
+        )
+        folds, skipped = (
+            _read_backtests(con, plan, horizon_days, counts, limits) if reason is None else ([], [])
+        )
+        bgnbd_sample = load_scoring(con, as_of, limits.max_baseline_fit_rows)
+
+    per_cutoff = {fold.backtest.cutoff: backtest_fold(fold, horizon_days, limits) for fold in folds}
+    summary = summarise(per_cutoff)
+    beat = evaluate.beats_baselines(summary) if per_cutoff else None
+
+    bgnbd = BgNbdBaseline().fit(bgnbd_sample, limits.max_baseline_fit_rows)
+    del bgnbd_sample
+    models: FittedModels | None = None
+    artifact_dir, artifact_sha = None, None
+    if reason is None:
+        train = with_bgnbd_features(train, horizon_days, limits.max_baseline_fit_rows)
+        models = fit_models(train, max_search_rows=limits.max_search_rows, objectives=(SERVED_OBJECTIVE,))
+        model_version = f"xgb-{as_of:%Y%m%d}-h{horizon_days}-{model_digest(models)[:12]}"
+        artifact_dir = settings.models_dir / model_version
+        metrics_json = {
+            "run_id": run_id,
+            "as_of": as_of,
+            "horizon_days": horizon_days,
+            "champion_rule": evaluate.__doc__.split("Champion rule: ")[1].split("\n\n")[0],
+            "beat_baselines": beat,
+            "backtest_summary": summary,
+            "backtests": {c.isoformat(): r for c, r in per_cutoff.items()},
+            "validation_search": models.search,
+        }
+        features_json = {
+            "features": list(MODEL_FEATURES),
+            "label": f"{LABEL} floored at 0, revenue in (cutoff, cutoff + {horizon_days} days]",
+            "tiers": list(TIERS),
+            "tier_thresholds": list(models.tiers.thresholds),
+            "training_cutoffs": labelled,
+            "validation_cutoff": max(labelled),
+        }
+        artifact_sha = write_artifacts(artifact_dir, models, metrics_json, features_json)
+        status = "trained"
+        reason = _verdict(beat, per_cutoff, skipped)
+    else:
+        model_version = f"baseline-{as_of:%Y%m%d}-h{horizon_days}"
+        status = "baseline_only"
+        log.warning("ML stage for %s publishes baselines only: %s", as_of, reason)
+
+    predictions = _score(settings, as_of, horizon_days, model_version, models, bgnbd, limits)
+    predictions["run_id"] = run_id
+    run_row = {
+        "run_id": run_id,
+        "as_of": as_of,
+        "horizon_days": horizon_days,
+        "status": status,
+        "reason": reason,
+        "training_cutoffs": json.dumps([c.isoformat() for c in labelled]),
+        "training_rows": models.training_rows if models else 0,
+        "validation_cutoff": max(labelled) if models else None,
+        "backtest_cutoffs": json.dumps([c.isoformat() for c in per_cutoff]),
+        "objective": models.revenue.objective if models else None,
+        "parameters": json.dumps(
+            {
+                "objectives_compared": list(OBJECTIVES),
+                "search_space": list(SEARCH_SPACE),
+                "chosen": {"config": models.revenue.config, "rounds": models.revenue.rounds}
+                if models
+                else None,
+                "bgnbd": bgnbd.params.to_dict() if bgnbd.params else None,
+            }
+        ),
+        "features": json.dumps(list(MODEL_FEATURES)),
+        "model_version": model_version,
+        "artifact_path": str(artifact_dir) if artifact_dir else None,
+        "artifact_sha256": artifact_sha,
+        "metric_summary": json.dumps({m: {k: _finite(v) for k, v in r.items()} for m, r in summary.items()}),
+        "beat_baselines": beat,
+        "customers_scored": len(predictions),
+    }
+    metric_rows = [
+        (run_id, as_of, cutoff, model, metric, float(value))
+        for cutoff, results in per_cutoff.items()
+        for model, metrics in results.items()
+        for metric, value in metrics.items()
+    ]
+    _write(settings, as_of, run_id, predictions, run_row, metric_rows)
+    return MlRunSummary(
+        run_id=run_id,
+        as_of=as_of,
+        horizon_days=horizon_days,
+        status=status,
+        reason=reason,
+        model_version=model_version,
+        beat_baselines=beat,
+        customers_scored=len(predictions),
+        training_cutoffs=list(labelled),
+        training_rows=run_row["training_rows"],
+        backtest_summary=summary,
+        artifact_dir=artifact_dir,
+    )
+
+
+def _verdict(beat: bool | None, per_cutoff: dict, skipped: list[str]) -> str:
+    if beat is None:
+        message = "no backtest could be run" + (f" ({'; '.join(skipped)})" if skipped else "")
+        log.warning("XGBoost serves without out-of-time evidence: %s", message)
+        return f"trained; {message}"
+    cutoffs = ", ".join(c.isoformat() for c in per_cutoff)
+    if not beat:
+        log.warning(
+            "WARNING: XGBoost did NOT beat the baselines on the backtests (%s); its predictions are "
+            "published with beat_baselines = false, compare with bgnbd_clv and naive_revenue",
+            cutoffs,
+        )
+        return f"trained; XGBoost did not beat the baselines on backtests {cutoffs}"
+    return f"trained; XGBoost beat both baselines on backtests {cutoffs}"
+
+
+def _score(
+    settings: Settings,
+    as_of: date,
+    horizon_days: int,
+    model_version: str,
+    models: FittedModels | None,
+    bgnbd: BgNbdBaseline,
+    limits: MlLimits,
+) -> pd.DataFrame:
+    """Every customer known at as_of, scored batch by batch through a read-only connection."""
+    batches = []
+    with connect(settings, read_only=True) as con:
+        for frame in load_scoring_batches(con, as_of, limits.score_batch_rows):
+            batches.append(
+                score_batch(
+                    frame,
+                    as_of=as_of,
+                    horizon_days=horizon_days,
+                    model_version=model_version,
+                    revenue=models.revenue if models else None,
+                    tiers=models.tiers if models else None,
+                    bgnbd=bgnbd,
+                )
+            )
+    if not batches:
+        return pd.DataFrame(columns=list(PREDICTION_COLUMNS))
+    return pd.concat(batches, ignore_index=True)
+
+
+def _write(
+    settings: Settings,
+    as_of: date,
+    run_id: str,
+    predictions: pd.DataFrame,
+    run_row: dict,
+    metric_rows: list[tuple],
+) -> None:
+    """Every gold ML table in one transaction of one writer connection."""
+    runs = pd.DataFrame([run_row])
+    metrics = pd.DataFrame(metric_rows, columns=["run_id", "as_of", "cutoff", "model", "metric", "value"])
+    with connect(settings) as con:
+        con.execute(DDL)
+        con.execute("begin transaction")
+        try:
+            con.register("ml_predictions", predictions)
+            con.register("ml_runs", runs)
+            con.register("ml_metrics", metrics)
+            con.execute("delete from gold.customer_predictions where as_of_date = ?", [as_of])
+            con.execute("insert into gold.customer_predictions by name select * from ml_predictions")
+            con.execute("delete from gold.model_runs where run_id = ?", [run_id])
+            con.execute("insert into gold.model_runs by name select * from ml_runs")
+            con.execute("delete from gold.model_metrics where run_id = ?", [run_id])
+            con.execute("insert into gold.model_metrics by name select * from ml_metrics")
+            history = monitoring.performance_rows(monitoring.matured_predictions(con, as_of), as_of)
+            history["run_id"] = run_id
+            con.register("ml_history", history)
+            con.execute("delete from gold.model_performance_history where evaluated_as_of = ?", [as_of])
+            con.execute("insert into gold.model_performance_history by name select * from ml_history")
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise

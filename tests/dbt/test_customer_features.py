@@ -1,0 +1,215 @@
+"""customer_features: hand-computed point-in-time features, labels, no leakage, incremental cutoffs."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from decimal import Decimal
+
+import pytest
+
+from cltv.dbt_runner import DbtError
+from tests.dbt.conftest import line, query, write_bronze
+
+SELECT = "+customer_features"
+# build with the data tests of the selected models only (not those of other models that ref them)
+BUILD = ("build", "--indirect-selection", "cautious")
+FEATURE_COLUMNS = (
+    "customer_id, cutoff_date, country, recency_days, frequency, monetary, tenure_days, ipt_mean_days, "
+    "ipt_std_days, revenue_30d, revenue_90d, revenue_180d, revenue_365d, orders_30d, orders_90d, "
+    "orders_180d, orders_365d, trend_revenue_90d, spend_per_day, basket_value_mean, basket_value_max, "
+    "basket_items_mean, "
+    "distinct_products, return_rate, seasonal_share, frequency_repeat_days, recency_bgnbd_days, horizon_days"
+)
+
+# Customer 1 buys on four days up to the 2011-03-31 cutoff (one line on the cutoff day itself), returns one
+# item, and buys twice inside the 90-day label window (2011-04-01 .. 2011-06-29) and once just after it.
+# Customer 3 bought once in December 2010. Customer 2 first buys after the cutoff.
+LINES = [
+    line("100", "1", "2011-01-03 09:00", quantity=2, unit_price=10.0, stock_code="10001"),
+    line("100", "1", "2011-01-03 09:00", quantity=1, unit_price=5.0, stock_code="10002"),
+    line("101", "1", "2011-01-13 10:00", quantity=4, unit_price=10.0, stock_code="10001"),
+    line("C102", "1", "2011-01-20 11:00", quantity=-1, unit_price=10.0, stock_code="10001"),
+    line("103", "1", "2011-03-14 12:00", quantity=1, unit_price=100.0, stock_code="10003"),
+    line("104", "1", "2011-03-31 23:59", quantity=5, unit_price=2.0, stock_code="10004"),
+    line("105", "1", "2011-04-01 00:00", quantity=3, unit_price=10.0, stock_code="10001"),
+    line("106", "1", "2011-06-29 18:00", quantity=1, unit_price=7.0, stock_code="10001"),
+    line("107", "1", "2011-06-30 08:00", quantity=1, unit_price=1000.0, stock_code="10001"),
+    line("200", "2", "2011-04-02 10:00", quantity=1, unit_price=50.0, stock_code="10001"),
+    line("300", "3", "2010-12-15 10:00", quantity=1, unit_price=20.0, stock_code="10001", country="France"),
+]
+
+
+def features(settings, where: str = "true") -> dict[tuple[str, str], dict]:
+    names = [c.strip() for c in (FEATURE_COLUMNS + ", label_revenue, label_orders").split(",")]
+    rows = query(settings, f"select {', '.join(names)} from gold.customer_features where {where}")
+    return {(row[0], str(row[1])): dict(zip(names, row, strict=True)) for row in rows}
+
+
+def test_hand_computed_features_and_labels(settings, dbt_build):
+    write_bronze(settings, LINES)
+    dbt_build(
+        {"as_of": "2011-06-30", "horizon_days": 90, "feature_cutoffs": ["2011-03-31", "2011-04-30"]},
+        command=BUILD,
+        select=SELECT,
+    )
+    rows = features(settings)
+    assert set(rows) == {
+        ("1", "2011-03-31"),
+        ("3", "2011-03-31"),
+        ("1", "2011-04-30"),
+        ("2", "2011-04-30"),
+        ("3", "2011-04-30"),
+    }
+
+    one = rows[("1", "2011-03-31")]
+    gaps = [10, 60, 17]  # 01-03 -> 01-13 -> 03-14 -> 03-31
+    assert one["recency_days"] == 0  # bought on the cutoff day: the whole day counts as past
+    assert one["frequency"] == 4  # the cancellation is not an order
+    assert one["monetary"] == Decimal("165.000")  # 25 + 40 - 10 + 100 + 10
+    assert one["tenure_days"] == 87
+    assert one["ipt_mean_days"] == pytest.approx(statistics.mean(gaps))
+    assert one["ipt_std_days"] == pytest.approx(statistics.pstdev(gaps))
+    assert (one["revenue_30d"], one["orders_30d"]) == (Decimal("110.000"), 2)  # 03-02 .. 03-31
+    assert (one["revenue_90d"], one["orders_90d"]) == (Decimal("165.000"), 4)  # 2011-01-01 .. 03-31
+    assert (one["revenue_365d"], one["orders_365d"]) == (Decimal("165.000"), 4)
+    assert one["trend_revenue_90d"] == Decimal("165.000")  # nothing in 2010-10-03 .. 2010-12-31
+    assert one["spend_per_day"] == Decimal("1.875")  # 165 / 88 days
+    assert one["basket_value_mean"] == Decimal("43.750")  # (25 + 40 + 100 + 10) / 4
+    assert one["basket_value_max"] == Decimal("100.000")
+    assert one["basket_items_mean"] == pytest.approx(13 / 4)
+    assert one["distinct_products"] == 4
+    assert one["return_rate"] == pytest.approx(10 / 175)
+    assert one["seasonal_share"] == 0
+    assert (one["frequency_repeat_days"], one["recency_bgnbd_days"]) == (3, 87)
+    assert one["horizon_days"] == 90
+    # label window 2011-04-01 .. 2011-06-29 lies inside as_of: 30 + 7, not the 1000 of 2011-06-30
+    assert (one["label_revenue"], one["label_orders"]) == (Decimal("37.000"), 2)
+
+    three = rows[("3", "2011-03-31")]
+    assert (three["recency_days"], three["tenure_days"], three["frequency"]) == (106, 106, 1)
+    assert three["ipt_mean_days"] is None
+    assert three["ipt_std_days"] is None
+    assert (three["revenue_30d"], three["revenue_365d"]) == (Decimal("0.000"), Decimal("20.000"))
+    assert three["seasonal_share"] == 1
+    assert three["country"] == "France"
+    assert (three["label_revenue"], three["label_orders"]) == (Decimal("0.000"), 0)  # covered, no purchase
+
+    # 2011-04-30 + 90 days is after as_of: the window is not covered, labels are null
+    assert all(
+        r["label_revenue"] is None and r["label_orders"] is None
+        for (_, cutoff), r in rows.items()
+        if cutoff == "2011-04-30"
+    )
+    assert rows[("1", "2011-04-30")]["frequency"] == 5
+
+
+def test_lines_after_a_cutoff_change_nothing_in_its_features(settings, dbt_build):
+    dbt_vars = {"as_of": "2011-09-30", "horizon_days": 90, "feature_cutoffs": ["2011-03-31"]}
+    write_bronze(settings, LINES)
+    dbt_build(dbt_vars, command=BUILD, select=SELECT)
+    before = features(settings)
+
+    # After the cutoff: a new customer, purchases of known customers from another country, and lines after the
+    # label window (2011-06-30 on) must change nothing; features also ignore the label window itself.
+    write_bronze(
+        settings,
+        [
+            line("900", "9", "2011-04-01 00:00", quantity=10, unit_price=10.0),
+            line(
+                "901",
+                "3",
+                "2011-06-30 10:00",
+                quantity=5,
+                unit_price=10.0,
+                stock_code="10006",
+                country="Spain",
+            ),
+            line("C902", "1", "2011-07-01 10:00", quantity=-1, unit_price=100.0, stock_code="10003"),
+            line(
+                "903",
+                "1",
+                "2011-09-30 10:00",
+                quantity=1,
+                unit_price=99.0,
+                stock_code="10005",
+                country="Spain",
+            ),
+        ],
+        source_file="later.csv",
+    )
+    dbt_build(dbt_vars, command=("run",), select=SELECT)
+    after = features(settings)
+    assert ("9", "2011-03-31") not in after
+    assert after == before
+
+    # A line inside the window moves only the labels.
+    write_bronze(settings, [line("904", "3", "2011-06-29 10:00", quantity=2, unit_price=10.0)], "window.csv")
+    dbt_build(dbt_vars, command=("run",), select=SELECT)
+    inside = features(settings)
+    for key, row in before.items():
+        expected = dict(row)
+        if key == ("3", "2011-03-31"):
+            expected.update(label_revenue=Decimal("20.000"), label_orders=1)
+        assert inside[key] == expected
+
+
+def test_a_run_replaces_its_cutoffs_and_keeps_the_others(settings, dbt_build):
+    write_bronze(settings, LINES)
+    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-03-31"]}, command=("run",), select=SELECT)
+    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-04-30"]}, command=("run",), select=SELECT)
+    counts = dict(
+        query(settings, "select cutoff_date::varchar, count(*) from gold.customer_features group by 1")
+    )
+    assert counts == {"2011-03-31": 2, "2011-04-30": 3}
+
+    write_bronze(settings, [line("800", "8", "2011-03-01 10:00")], source_file="late.csv")
+    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-03-31"]}, command=("run",), select=SELECT)
+    counts = dict(
+        query(settings, "select cutoff_date::varchar, count(*) from gold.customer_features group by 1")
+    )
+    assert counts == {"2011-03-31": 3, "2011-04-30": 3}  # rebuilt with customer 8, no duplicates
+
+    # an empty list means [as_of]
+    dbt_build({"as_of": "2011-05-31", "feature_cutoffs": []}, command=("run",), select=SELECT)
+    counts = dict(
+        query(settings, "select cutoff_date::varchar, count(*) from gold.customer_features group by 1")
+    )
+    assert counts["2011-05-31"] == 4
+
+
+def test_a_cutoff_after_as_of_is_refused(settings, dbt_build):
+    write_bronze(settings, LINES)
+    with pytest.raises(DbtError, match="after as_of"):
+        dbt_build({"as_of": "2011-03-31", "feature_cutoffs": ["2011-04-30"]}, command=("run",), select=SELECT)
+
+
+def test_real_data_features_for_six_cutoffs(settings, dbt_build, real_data, tmp_path):
+    """Online Retail into bronze, then features at six cutoffs; prints the build time (README figure)."""
+    from cltv.ingest import ingest_landing
+
+    landing = tmp_path / "real_landing"
+    landing.mkdir()
+    (landing / real_data["online_retail"].name).symlink_to(real_data["online_retail"])
+    ingest_landing(settings, run_id="test-real", landing_dir=landing)
+    cutoffs = ["2011-03-31", "2011-05-31", "2011-07-31", "2011-09-09", "2011-10-31", "2011-12-09"]
+    dbt_vars = {"as_of": "2011-12-09", "horizon_days": 90, "feature_cutoffs": cutoffs}
+    dbt_build(dbt_vars, command=("run",), select="+customer_activity_days")
+    started = time.perf_counter()
+    dbt_build(dbt_vars, command=("run",), select="customer_features")
+    seconds = time.perf_counter() - started
+
+    rows = query(
+        settings,
+        "select cutoff_date::varchar, count(*), count(label_revenue), sum(frequency) "
+        "from gold.customer_features group by 1 order by 1",
+    )
+    print(f"\ncustomer_features, 6 cutoffs on Online Retail: {seconds:.2f} s (dbt run of the model)")
+    for row in rows:
+        print(row)
+    assert [r[0] for r in rows] == cutoffs
+    customers = [r[1] for r in rows]
+    assert customers == sorted(customers)
+    assert 4000 < customers[-1] < 4500
+    # labels exist exactly where cutoff + 90 days <= 2011-12-09
+    assert [r[2] > 0 for r in rows] == [True, True, True, True, False, False]

@@ -1,0 +1,186 @@
+"""The whole ML stage on a simulated shop: tables, artifacts, leakage, determinism, monitoring."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cltv.config import Settings
+from cltv.warehouse import connect
+from ml.config import MODEL_FEATURES, TIERS, MlLimits
+from ml.pipeline import run_ml_stage
+from tests.ml.conftest import AS_OF, HORIZON, build_shop, features_at
+
+LATER = AS_OF + timedelta(days=HORIZON)
+
+
+def query(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
+    with connect(settings, read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    """One run at AS_OF on 2,000 simulated customers (invoices continue to LATER for monitoring)."""
+    root = tmp_path_factory.mktemp("ml-stage")
+    settings = Settings.from_env(
+        {
+            "CLTV_WAREHOUSE": str(root / "warehouse" / "cltv.duckdb"),
+            "CLTV_MODELS_DIR": str(root / "warehouse" / "models"),
+            "CLTV_DUCKDB_MEMORY_LIMIT": "2GB",
+        }
+    )
+    invoices = build_shop(settings, n_customers=2000, data_end=LATER)
+    summary = run_ml_stage(settings, run_id="run-1", as_of=AS_OF, horizon_days=HORIZON)
+    return settings, summary, invoices
+
+
+def test_xgboost_trains_and_beats_naive_on_gini_out_of_time(stage):
+    settings, summary, _ = stage
+    assert summary.status == "trained"
+    assert len(summary.backtest_summary["xgboost"]) > 0
+    xgb, naive = summary.backtest_summary["xgboost"], summary.backtest_summary["naive"]
+    assert xgb["gini"] > naive["gini"]
+    assert xgb["rmse"] < naive["rmse"]
+    run = query(settings, "select * from gold.model_runs where run_id = 'run-1'").iloc[0]
+    assert run["beat_baselines"] == summary.beat_baselines
+    assert json.loads(run["backtest_cutoffs"]) == ["2011-06-11", "2011-03-13", "2010-12-13"]
+    metrics = query(settings, "select distinct cutoff, model from gold.model_metrics where run_id = 'run-1'")
+    assert len(metrics) == 3 * 6  # xgboost, 3 objectives, naive, bgnbd at each backtest cutoff
+
+
+def test_training_never_sees_a_label_window_after_as_of(stage):
+    settings, summary, _ = stage
+    run = query(settings, "select * from gold.model_runs where run_id = 'run-1'").iloc[0]
+    training = [date.fromisoformat(c) for c in json.loads(run["training_cutoffs"])]
+    assert training == summary.training_cutoffs
+    assert training
+    assert all(c + timedelta(days=HORIZON) <= AS_OF for c in training)
+    assert summary.training_rows == len(
+        query(
+            settings,
+            "select 1 from gold.customer_features where cutoff_date in (select unnest(?))",
+            [training],
+        )
+    )
+
+
+def test_every_customer_known_at_as_of_gets_one_prediction(stage):
+    settings, summary, _ = stage
+    predictions = query(settings, "select * from gold.customer_predictions where as_of_date = ?", [AS_OF])
+    customers = query(
+        settings, "select customer_id from gold.customer_features where cutoff_date = ?", [AS_OF]
+    )
+    assert sorted(predictions["customer_id"]) == sorted(customers["customer_id"])
+    assert summary.customers_scored == len(predictions)
+    tiers = predictions[[f"p_tier_{t}" for t in TIERS]].to_numpy()
+    assert np.allclose(tiers.sum(axis=1), 1.0)
+    assert np.allclose(predictions["p_purchase"], 1 - predictions["p_tier_none"])
+    assert set(predictions["predicted_tier"]) <= set(TIERS)
+    assert (predictions["predicted_revenue"] >= 0).all()
+    assert predictions["predicted_revenue"].notna().all()
+    assert predictions[["naive_revenue", "bgnbd_clv", "bgnbd_p_alive"]].notna().all().all()
+    drivers = predictions["top_drivers"].str.split("; ")
+    assert (drivers.str.len() == 3).all()
+    assert {d.rsplit(" ", 1)[0] for row in drivers for d in row} <= set(MODEL_FEATURES)
+    assert not predictions["is_baseline_only"].any()
+    assert (predictions["model_version"] == summary.model_version).all()
+
+
+def test_artifacts_are_xgboost_json_with_metrics_features_and_a_checked_manifest(stage):
+    settings, summary, _ = stage
+    directory = summary.artifact_dir
+    assert directory == settings.models_dir / summary.model_version
+    names = {p.name for p in directory.iterdir()}
+    assert {"model.json", "tier_classifier.json", "metrics.json", "features.json", "manifest.json"} <= names
+    assert all(name.endswith(".json") for name in names)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for name, sha in manifest.items():
+        assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == sha
+    run = query(settings, "select * from gold.model_runs where run_id = 'run-1'").iloc[0]
+    assert run["artifact_sha256"] == hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+    features = json.loads((directory / "features.json").read_text())
+    assert features["features"] == list(MODEL_FEATURES)
+    assert len(features["tier_thresholds"]) == 2
+
+
+def test_rerunning_an_as_of_replaces_its_rows_with_identical_predictions(stage):
+    settings, summary, _ = stage
+    before = query(settings, "select * from gold.customer_predictions order by customer_id")
+    again = run_ml_stage(settings, run_id="run-2", as_of=AS_OF, horizon_days=HORIZON)
+    after = query(settings, "select * from gold.customer_predictions order by customer_id")
+    assert again.model_version == summary.model_version
+    assert len(after) == len(before)
+    pd.testing.assert_frame_equal(after.drop(columns="run_id"), before.drop(columns="run_id"))
+
+
+def test_a_later_run_judges_the_matured_predictions(stage):
+    settings, summary, invoices = stage
+    later_features = features_at(invoices, LATER, HORIZON, LATER)
+    with connect(settings) as con:
+        con.register("later_df", later_features)
+        con.execute(
+            "insert into gold.customer_features by name select * replace (cutoff_date::date as cutoff_date) "
+            "from later_df"
+        )
+    run_ml_stage(
+        settings, run_id="run-3", as_of=LATER, horizon_days=HORIZON, limits=MlLimits(min_training_rows=10**9)
+    )
+    history = query(
+        settings, "select * from gold.model_performance_history where evaluated_as_of = ?", [LATER]
+    )
+    assert set(history["prediction_as_of"].dt.date) == {AS_OF}
+    assert set(history["model"]) == {"xgboost", "bgnbd", "naive"}
+    window = invoices[(invoices["invoice_date"] > AS_OF) & (invoices["invoice_date"] <= LATER)]
+    predicted = query(
+        settings, "select customer_id from gold.customer_predictions where as_of_date = ?", [AS_OF]
+    )
+    realised = window.groupby("customer_id")["revenue"].sum().clip(lower=0)
+    expected = realised.reindex(predicted["customer_id"]).fillna(0).mean()
+    mean_actual = history[(history["model"] == "naive") & (history["metric"] == "mean_actual")]["value"]
+    assert mean_actual.iloc[0] == pytest.approx(expected, rel=1e-9)
+    # the AS_OF predictions are untouched by the later run
+    assert (
+        len(query(settings, "select 1 from gold.customer_predictions where as_of_date = ?", [AS_OF]))
+        == summary.customers_scored
+    )
+
+
+def test_too_short_history_publishes_baselines_and_says_why(settings):
+    as_of = date(2011, 9, 9)
+    build_shop(settings, n_customers=400, start=as_of - timedelta(days=60), cutoffs=[as_of])
+    summary = run_ml_stage(settings, run_id="young", as_of=as_of, horizon_days=90)
+    assert summary.status == "baseline_only"
+    assert "no labelled cutoff" in summary.reason
+    run = query(settings, "select * from gold.model_runs").iloc[0]
+    assert run["status"] == "baseline_only"
+    assert "no labelled cutoff" in run["reason"]
+    assert pd.isna(run["beat_baselines"])
+    assert pd.isna(run["artifact_path"])
+    predictions = query(settings, "select * from gold.customer_predictions")
+    assert len(predictions) > 0
+    assert predictions["is_baseline_only"].all()
+    assert predictions["predicted_revenue"].notna().all()
+    expected = predictions["bgnbd_clv"].where(predictions["bgnbd_clv"].notna(), predictions["naive_revenue"])
+    assert np.allclose(predictions["predicted_revenue"], expected)
+    assert predictions["predicted_tier"].isna().all()
+    assert not settings.models_dir.exists() or not any(settings.models_dir.iterdir())
+
+
+def test_too_few_labelled_customers_also_falls_back(settings):
+    build_shop(settings, n_customers=60)
+    summary = run_ml_stage(settings, run_id="small", as_of=AS_OF, horizon_days=HORIZON, n_backtests=0)
+    assert summary.status == "baseline_only"
+    assert "fewer than 200" in summary.reason
+
+
+def test_a_warehouse_without_features_is_a_clear_error(settings):
+    with connect(settings) as con:
+        con.execute("create schema if not exists gold")
+    with pytest.raises(RuntimeError, match="customer_features does not exist"):
+        run_ml_stage(settings, run_id="x", as_of=AS_OF, horizon_days=HORIZON)

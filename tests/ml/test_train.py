@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import evaluate
+from ml.baselines import with_bgnbd_features
+from ml.config import LABEL, MODEL_FEATURES
+from ml.dataset import _typed, matrix
+from ml.train import fit_models, load_models, save_models, tier_codes, tier_thresholds, validation_mask
+from tests.ml.conftest import features_at, simulate_invoices
+
+AS_OF = date(2011, 9, 9)
+CUTOFFS = (date(2010, 12, 13), date(2011, 3, 13), date(2011, 6, 11))
+
+
+@pytest.fixture(scope="module")
+def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows of three cutoffs, and the as_of rows to predict (600 simulated customers)."""
+    invoices = simulate_invoices(600, date(2009, 12, 1), AS_OF, seed=11)
+    train = pd.concat([features_at(invoices, c, 90, AS_OF) for c in CUTOFFS], ignore_index=True)
+    train[LABEL] = np.maximum(train[LABEL], 0)
+    scoring = _typed(features_at(invoices, AS_OF, 90, AS_OF))
+    return with_bgnbd_features(_typed(train), 90, 10_000), with_bgnbd_features(scoring, 90, 10_000)
+
+
+@pytest.fixture(scope="module")
+def fitted(frames):
+    return fit_models(frames[0], max_search_rows=100_000)
+
+
+def test_tiers_split_buyers_at_their_tertiles():
+    labels = np.array([0, 0, 1, 2, 3, 4, 5, 6], dtype=float)
+    low, high = tier_thresholds(labels)
+    assert (low, high) == pytest.approx((1 + 5 / 3, 1 + 10 / 3))
+    assert tier_codes(np.array([0.0, -5.0, 2.0, 3.0, 5.0]), (low, high)).tolist() == [0, 0, 1, 2, 3]
+
+
+def test_validation_is_the_latest_cutoff_or_a_fixed_share_of_customers():
+    two = pd.DataFrame(
+        {"customer_id": ["a", "b", "a"], "cutoff_date": [date(2011, 1, 1)] * 2 + [date(2011, 4, 1)]}
+    )
+    assert validation_mask(two).tolist() == [False, False, True]
+    one = pd.DataFrame(
+        {"customer_id": [f"c{i}" for i in range(2000)], "cutoff_date": [date(2011, 1, 1)] * 2000}
+    )
+    mask = validation_mask(one)
+    assert 0.15 < mask.mean() < 0.25
+    assert (mask == validation_mask(one)).all()
+
+
+def test_search_chooses_on_validation_and_the_model_ranks_customers(fitted, frames):
+    chosen = [c for c in fitted.search if c["chosen"]]
+    assert sorted(c["objective"] for c in chosen) == ["hurdle", "log1p", "tweedie"]  # one per objective
+    assert fitted.revenue.objective == "tweedie"
+    assert fitted.revenue.config == next(c["config"] for c in chosen if c["objective"] == "tweedie")
+    assert len(fitted.search) == 9  # 3 objectives x 3 configurations
+    train = frames[0]
+    latest = train[train["cutoff_date"] == max(CUTOFFS)]
+    assert evaluate.normalized_gini(latest[LABEL], fitted.predict(latest)) > 0.5
+    assert set(fitted.by_objective) == {"tweedie", "hurdle", "log1p"}
+
+
+def test_tier_probabilities_are_calibrated_distributions(fitted, frames):
+    probabilities = fitted.tiers.predict_proba(matrix(frames[1]))
+    assert probabilities.shape == (len(frames[1]), 4)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert fitted.tiers.calibrators is not None
+    assert all(c["x"] for c in fitted.tiers.calibrators)
+
+
+def test_same_inputs_give_the_same_predictions(fitted, frames):
+    again = fit_models(frames[0], max_search_rows=100_000)
+    x = matrix(frames[1])
+    assert np.array_equal(again.revenue.predict(x), fitted.revenue.predict(x))
+    assert np.array_equal(again.tiers.predict_proba(x), fitted.tiers.predict_proba(x))
+
+
+def test_saved_models_are_json_and_predict_the_same(fitted, frames, tmp_path):
+    files = save_models(fitted, tmp_path)
+    assert all(path.suffix == ".json" for path in files)
+    assert not list(tmp_path.glob("*.pkl"))
+    assert not list(tmp_path.glob("*.joblib"))
+    revenue, tiers = load_models(tmp_path)
+    x = matrix(frames[1])
+    assert np.allclose(revenue.predict(x), fitted.revenue.predict(x), rtol=1e-6)
+    assert np.allclose(tiers.predict_proba(x), fitted.tiers.predict_proba(x), atol=1e-6)
+    assert revenue.contributions(x).shape == (len(x), len(MODEL_FEATURES))
+
+
+def test_a_configuration_wins_on_validation_gini_and_near_ties_go_to_the_lower_rmse():
+    from ml.train import _select
+
+    candidates = [
+        {"valid": {"gini": 0.800, "rmse": 10.0}},
+        {"valid": {"gini": 0.803, "rmse": 12.0}},
+        {"valid": {"gini": 0.700, "rmse": 5.0}},
+    ]
+    assert _select(candidates) == 0
+    candidates[0]["valid"]["gini"] = 0.790
+    assert _select(candidates) == 1
