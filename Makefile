@@ -17,6 +17,8 @@ ROWS ?= 100000
 SEED ?= 42
 FORMAT ?= csv
 PYTEST_ARGS ?=
+DASHBOARD_PORT ?= 8501
+DASHBOARD_ADDRESS ?= localhost
 
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export DO_NOT_TRACK := 1
@@ -28,7 +30,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: help setup sample run test test-fast lint format dbt-build manifest airflow-init clean
+.PHONY: help setup sample run check test test-fast lint format dbt-build manifest airflow-init dashboard screenshots clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +56,16 @@ sample: $(STAMP) ## generate sample invoice files: make sample ROWS=N LANDING=DI
 
 run: $(STAMP) ## run the whole pipeline once: make run [LANDING=DIR] [AS_OF=YYYY-MM-DD] [HORIZON=DAYS]
 	$(CLTV) run $(if $(LANDING),--landing $(LANDING)) $(if $(AS_OF),--as-of $(AS_OF)) --horizon $(HORIZON)
+
+check: $(STAMP) ## verify every Soda contract on the current warehouse: make check [AS_OF=YYYY-MM-DD]
+	$(BIN)/python -m cltv.quality --layer all $(if $(AS_OF),--as-of $(AS_OF))
+
+dashboard: $(STAMP) ## the marketers' dashboard on http://localhost:8501 (reads warehouse/serving/cltv.duckdb)
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(DASHBOARD_PORT) \
+	  --server.address $(DASHBOARD_ADDRESS) --browser.gatherUsageStats false --client.toolbarMode viewer
+
+screenshots: $(STAMP) ## re-take docs/screenshots/*.png with the dashboard's browser test
+	CLTV_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/dashboard/test_browser.py
 
 dbt-build: $(MANIFEST) ## dbt build on the current warehouse: make dbt-build AS_OF=YYYY-MM-DD
 	$(CLTV) dbt-build --as-of $(AS_OF) --horizon $(HORIZON)

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, str] = {
     "CLTV_LANDING_DIR": "data/landing",
     "CLTV_SERVING_DIR": "warehouse/serving",
     "CLTV_MODELS_DIR": "warehouse/models",
+    "CLTV_SERVING_KEEP": "3",
     "CLTV_MAX_REJECT_SHARE": "0.01",
     "CLTV_DUCKDB_MEMORY_LIMIT": "8GB",
     "CLTV_DUCKDB_THREADS": "0",
@@ -45,6 +46,7 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int
     lock_timeout_seconds: float
+    serving_keep: int = 3  # publications kept in the serving dir, the current one included
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +58,9 @@ class Settings:
         max_reject_share = float(get("CLTV_MAX_REJECT_SHARE"))
         if not 0.0 <= max_reject_share <= 1.0:
             raise ValueError(f"CLTV_MAX_REJECT_SHARE must be between 0 and 1, got {max_reject_share}")
+        serving_keep = int(get("CLTV_SERVING_KEEP"))
+        if serving_keep < 1:
+            raise ValueError(f"CLTV_SERVING_KEEP must be at least 1, got {serving_keep}")
         return cls(
             warehouse=resolve_path(get("CLTV_WAREHOUSE")),
             landing_dir=resolve_path(get("CLTV_LANDING_DIR")),
@@ -65,6 +70,7 @@ class Settings:
             duckdb_memory_limit=get("CLTV_DUCKDB_MEMORY_LIMIT"),
             duckdb_threads=int(get("CLTV_DUCKDB_THREADS")),
             lock_timeout_seconds=float(get("CLTV_LOCK_TIMEOUT_SECONDS")),
+            serving_keep=serving_keep,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -78,4 +84,5 @@ class Settings:
             "CLTV_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "CLTV_DUCKDB_THREADS": str(self.duckdb_threads),
             "CLTV_LOCK_TIMEOUT_SECONDS": str(self.lock_timeout_seconds),
+            "CLTV_SERVING_KEEP": str(self.serving_keep),
         }

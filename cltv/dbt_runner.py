@@ -3,6 +3,11 @@
 In-process (`dbtRunner`) saves the few seconds a `dbt` process spends importing itself on every call.
 The warehouse path reaches `profiles.yml` through `CLTV_WAREHOUSE`; the writer lock of
 `cltv.warehouse` is held for the whole invocation so no other cltv writer interleaves.
+
+Only `dbt parse` writes `dbt_project/target/` (the manifest Cosmos renders the DAG from, read by every DAG
+parse). Every other command writes its artifacts and logs beside the warehouse it builds
+(`<warehouse dir>/dbt_target/`), so a build never rewrites the manifest under a reader's feet and two
+warehouses (tests, benchmarks) never share run results.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from cltv.config import DBT_PROJECT_DIR, Settings
@@ -45,8 +51,16 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def dbt_args(command: list[str], dbt_vars: Mapping[str, Any] | None) -> list[str]:
+def artifacts_dir(settings: Settings) -> Path:
+    """Where dbt writes run results, compiled SQL and logs for commands run against this warehouse."""
+    return settings.warehouse.parent / "dbt_target"
+
+
+def dbt_args(command: list[str], dbt_vars: Mapping[str, Any] | None, settings: Settings) -> list[str]:
     args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if command[0] != "parse":
+        target = artifacts_dir(settings)
+        args += ["--target-path", str(target), "--log-path", str(target / "logs")]
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars), default=str)]
     return args
@@ -70,7 +84,7 @@ def run_dbt(command: list[str], settings: Settings, dbt_vars: Mapping[str, Any] 
 
     with writer_lock(settings.warehouse, settings.lock_timeout_seconds), patched_environ(dbt_env(settings)):
         try:
-            result = dbtRunner().invoke(dbt_args(command, dbt_vars))
+            result = dbtRunner().invoke(dbt_args(command, dbt_vars, settings))
         finally:
             reset_adapters()  # closes dbt-duckdb's cached connection: no lock outlives the call
     if not result.success:

@@ -95,3 +95,49 @@ def run_ingest(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
         "files_loaded": sum(1 for f in summary.files if f.status == "loaded"),
         "files_skipped": summary.files_skipped,
     }
+
+
+def as_of_of(plan: dict[str, Any]) -> date:
+    return date.fromisoformat(plan["as_of"])
+
+
+def run_quality_gate(settings: Settings, plan: dict[str, Any], layer: str) -> dict[str, Any]:
+    """Verify one layer's contracts; a failed check is a data problem: fail at once, never retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from cltv.quality import DataQualityError, run_contracts
+
+    try:
+        report = run_contracts(settings, layer=layer, run_id=plan["run_id"], as_of=as_of_of(plan))
+    except DataQualityError as error:
+        raise AirflowFailException(str(error)) from error
+    return {
+        "layer": layer,
+        "checks": len(report.results),
+        "warnings": [result.describe() for result in report.warnings],
+    }
+
+
+def run_ml(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
+    """Backtest, train and score (the ML stage logs loudly when XGBoost did not beat both baselines)."""
+    from ml.pipeline import run_ml_stage
+
+    return run_ml_stage(
+        settings,
+        run_id=plan["run_id"],
+        as_of=as_of_of(plan),
+        horizon_days=int(plan["horizon_days"]),
+        n_training_cutoffs=int(plan["n_training_cutoffs"]),
+    )
+
+
+def run_publish(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
+    """Make this run's gold the current publication for BI readers (only after every gate passed)."""
+    from cltv.publish import publish
+
+    publication = publish(settings, run_id=plan["run_id"], as_of=as_of_of(plan))
+    return {
+        "publication_id": publication.publication_id,
+        "duckdb_path": str(publication.duckdb_path),
+        "tables": {table.name: table.rows for table in publication.tables},
+    }

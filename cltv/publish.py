@@ -104,11 +104,8 @@ class Publication:
 
 
 def serving_keep(settings: Settings) -> int:
-    """Publications kept (the current one included); `CLTV_SERVING_KEEP`, default 3, at least 1."""
-    value = getattr(settings, "serving_keep", None) or os.environ.get("CLTV_SERVING_KEEP") or DEFAULT_KEEP
-    if int(value) < 1:
-        raise ValueError(f"CLTV_SERVING_KEEP must be at least 1, got {value}")
-    return int(value)
+    """Publications kept (the current one included): `CLTV_SERVING_KEEP`, default 3, at least 1."""
+    return settings.serving_keep
 
 
 def serving_path(settings: Settings) -> Path:

@@ -386,10 +386,26 @@ def run_contracts(settings: Settings, *, layer: str, run_id: str, as_of: date) -
 # --- command line ---------------------------------------------------------------------------------------
 
 
+def latest_checked_as_of(settings: Settings) -> date | None:
+    """The as_of of the latest pipeline run recorded in gold.dq_results (what `make check` re-verifies)."""
+    if not settings.warehouse.exists():
+        return None
+    with connect(settings, read_only=True) as con:
+        if not table_exists(con, "gold.dq_results"):
+            return None
+        row = con.execute(
+            "select as_of_date from gold.dq_results where run_id not like 'manual__%' "
+            "order by checked_at desc limit 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m cltv.quality", description=__doc__.splitlines()[0])
     cli.add_argument("--layer", default="all", choices=[*LAYERS, "all"], help="gate to verify (default all)")
-    cli.add_argument("--as-of", required=True, type=date.fromisoformat, help="business date, YYYY-MM-DD")
+    cli.add_argument(
+        "--as-of", type=date.fromisoformat, help="business date, YYYY-MM-DD (default: the latest run's)"
+    )
     cli.add_argument("--run-id", help="run id recorded in gold.dq_results (default manual__<as_of>)")
     return cli
 
@@ -398,9 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     """`make check`: verify the contracts on the current warehouse; exit 1 when a check fails."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")  # the table goes to stdout
     args = parser().parse_args(argv)
-    run_id = args.run_id or f"manual__{args.as_of.isoformat()}"
+    settings = Settings.from_env()
+    as_of = args.as_of or latest_checked_as_of(settings)
+    if as_of is None:
+        print(
+            f"no run has been checked in {settings.warehouse} yet: give --as-of YYYY-MM-DD", file=sys.stderr
+        )
+        return 2
+    run_id = args.run_id or f"manual__{as_of.isoformat()}"
     try:
-        report = run_contracts(Settings.from_env(), layer=args.layer, run_id=run_id, as_of=args.as_of)
+        report = run_contracts(settings, layer=args.layer, run_id=run_id, as_of=as_of)
     except DataQualityError as error:
         print(error.report.table())
         print(error, file=sys.stderr)

@@ -7,7 +7,17 @@ Raw invoice files in the landing folder become customer lifetime value predictio
 |---|---|---|
 | `plan_run` | validates the parameters, resolves `as_of` and the feature cutoffs | (XCom only) |
 | `ingest` | loads every new landing file once (by content hash) | `bronze.*` |
-| `dbt` | silver and gold models, each followed by its tests (Cosmos) | `silver.*`, `gold.*` |
+| `check_bronze` | Soda contracts of bronze | `gold.dq_results` |
+| `silver` | staging and intermediate dbt models, each followed by its tests (Cosmos) | `silver.*` |
+| `check_silver` | Soda contracts of silver | `gold.dq_results` |
+| `gold` | marts: facts, dimensions, RFM, features, reports, each followed by its tests | `gold.*` |
+| `check_gold` | Soda contracts of gold and the report tables | `gold.dq_results` |
+| `ml` | backtests, trains, scores XGBoost and the baselines | `gold.customer_predictions`, `gold.model_*` |
+| `check_ml` | Soda contracts of the predictions | `gold.dq_results` |
+| `publish` | copies gold to the serving file and Parquet, swapped in atomically | `$CLTV_SERVING_DIR` |
+
+**Gates.** A failed check fails its task at once (no retry: the data will not change) and nothing after it
+runs: the last good publication keeps serving. Warnings are recorded in `gold.dq_results` and the run goes on.
 
 **Period.** `as_of` is the business date the run closes (inclusive). Left empty, a run closes the last whole
 month (or quarter, with `CLTV_SCHEDULE=quarterly`) before its logical date: the run of 2011-12-01 closes
@@ -27,19 +37,56 @@ from airflow.sdk import Asset, Param, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
+from cltv.airflow_env import WAREHOUSE_POOL
 from cltv.config import DBT_PROJECT_DIR, Settings
 from cltv.period import MAX_HORIZON_DAYS, MIN_HORIZON_DAYS
 
-WAREHOUSE_POOL = "cltv_warehouse"
 SCHEDULES = {"monthly": "0 3 1 * *", "quarterly": "0 3 1 1,4,7,10 *", "none": None}
 SCHEDULE_NAME = os.environ.get("CLTV_SCHEDULE", "monthly")
 PERIOD = "quarter" if SCHEDULE_NAME == "quarterly" else "month"
 GOLD = Asset("cltv://warehouse/gold")
+SERVING = Asset("cltv://warehouse/serving")
 
 
 def plan_value(key: str) -> str:
     """A template that renders (natively) to one value of the run plan."""
     return "{{ ti.xcom_pull(task_ids='plan_run')['" + key + "'] }}"
+
+
+def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None = None) -> DbtTaskGroup:
+    """One layer of dbt models as Cosmos tasks, each model built with its tests (`dbt build`)."""
+    settings = Settings.from_env()
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+            env_vars={"CLTV_WAREHOUSE": str(settings.warehouse), "DO_NOT_TRACK": "1"},
+        ),
+        profile_config=ProfileConfig(
+            profile_name="cltv", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # A test that spans models (relationships) runs with the last of them, never before it exists.
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD, select=select
+        ),
+        operator_args={
+            "vars": {
+                "as_of": plan_value("as_of"),
+                "horizon_days": plan_value("horizon_days"),
+                "feature_cutoffs": plan_value("feature_cutoffs"),
+            },
+            "full_refresh": plan_value("full_refresh"),
+            "retries": 1,
+            "pool": WAREHOUSE_POOL,
+            "outlets": outlets or [],
+        },
+    )
 
 
 @dag(
@@ -99,39 +146,44 @@ def cltv_pipeline() -> None:
 
         return run_ingest(Settings.from_env(), plan)
 
-    settings = Settings.from_env()
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR,
-            manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
-            env_vars={"CLTV_WAREHOUSE": str(settings.warehouse), "DO_NOT_TRACK": "1"},
-        ),
-        profile_config=ProfileConfig(
-            profile_name="cltv", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
-        ),
-        execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.DBT_RUNNER,
-            # A test that spans models (relationships) runs with the last of them, never before it exists.
-            test_indirect_selection=TestIndirectSelection.BUILDABLE,
-        ),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
-        operator_args={
-            "vars": {
-                "as_of": plan_value("as_of"),
-                "horizon_days": plan_value("horizon_days"),
-                "feature_cutoffs": plan_value("feature_cutoffs"),
-            },
-            "full_refresh": plan_value("full_refresh"),
-            "retries": 1,
-            "pool": WAREHOUSE_POOL,
-            "outlets": [GOLD],
-        },
-    )
+    def quality_gate(layer: str):
+        @task(task_id=f"check_{layer}", retries=0)
+        def check(plan: dict[str, Any]) -> dict[str, Any]:
+            """Soda contracts of one layer: a failed check stops the run before anything is published."""
+            from cltv.pipeline import run_quality_gate
+
+            return run_quality_gate(Settings.from_env(), plan, layer)
+
+        return check
+
+    @task(retries=1, execution_timeout=timedelta(hours=2))
+    def ml(plan: dict[str, Any]) -> dict[str, Any]:
+        """Backtest, train and score the XGBoost models and the baselines; writes gold's ML tables."""
+        from cltv.pipeline import run_ml
+
+        return run_ml(Settings.from_env(), plan)
+
+    @task(outlets=[SERVING])
+    def publish(plan: dict[str, Any]) -> dict[str, Any]:
+        """Swap this run's gold in for BI readers; runs only when every gate before it passed."""
+        from cltv.pipeline import run_publish
+
+        return run_publish(Settings.from_env(), plan)
 
     plan = plan_run()
-    ingest(plan) >> dbt
+    silver = dbt_task_group("silver", ["path:models/staging", "path:models/intermediate"])
+    gold = dbt_task_group("gold", ["path:models/marts"], outlets=[GOLD])
+    (
+        ingest(plan)
+        >> quality_gate("bronze")(plan)
+        >> silver
+        >> quality_gate("silver")(plan)
+        >> gold
+        >> quality_gate("gold")(plan)
+        >> ml(plan)
+        >> quality_gate("ml")(plan)
+        >> publish(plan)
+    )
 
 
 cltv_pipeline()

@@ -7,10 +7,11 @@ amounts right (RMSE in money, RMSLE and MAE on log1p for the typical customer, d
 
 Champion rule: XGBoost is the champion when, averaged over the out-of-time backtests, its normalized Gini
 and its Spearman correlation are higher than both baselines' (naive and BG/NBD) and its RMSE is lower than
-the naive baseline's. Ranking is what the predictions are used for; RMSE against naive guards against a
-model that ranks well but whose amounts are useless. A run whose XGBoost is not the champion still
-publishes XGBoost's predictions (with the baselines beside them) but says so: a WARNING in the log and
-`beat_baselines = false` in gold.model_runs.
+the naive baseline's; otherwise the champion is the baseline with the higher mean Gini. Ranking is what
+the predictions are used for; RMSE against naive guards against a model that ranks well but whose
+amounts are useless. A run whose XGBoost is not the champion still publishes XGBoost's predictions (with
+the baselines beside them) but says so: a WARNING in the log, `beat_baselines = false` and the champion
+baseline's name in gold.model_runs, so a reader knows which column to use.
 """
 
 from __future__ import annotations
@@ -172,3 +173,19 @@ def beats_baselines(summary: Mapping[str, Mapping[str, float]]) -> bool | None:
     rmse_mine = champion.get("rmse", math.nan)
     rmse_naive = summary.get("naive", {}).get("rmse", math.inf)
     return bool(ranks_better and not math.isnan(rmse_mine) and rmse_mine < rmse_naive)
+
+
+def champion(summary: Mapping[str, Mapping[str, float]]) -> str | None:
+    """`xgboost` when it beats both baselines, else the baseline with the higher mean Gini; None without
+    evidence."""
+    verdict = beats_baselines(summary)
+    if verdict is None:
+        return None
+    if verdict:
+        return CHAMPION_MODEL
+    baselines = [model for model in BASELINE_MODELS if model in summary]
+    return max(baselines, key=lambda model: _or_minus_inf(summary[model].get("gini", math.nan)))
+
+
+def _or_minus_inf(value: float) -> float:
+    return -math.inf if math.isnan(value) else value

@@ -42,8 +42,11 @@ MONITORED_METRICS = (
 )
 
 
-def matured_predictions(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
-    """Predictions whose window (p, p + H] ended by `as_of`, with the revenue realised in it."""
+def matured_predictions(
+    con: duckdb.DuckDBPyConnection, as_of: date, prediction_as_of: date | None = None
+) -> pd.DataFrame:
+    """Predictions whose window (p, p + H] ended by `as_of` (only those made at `prediction_as_of` when
+    given), with the revenue realised in it."""
     if not table_exists(con, "gold", "customer_predictions") or not table_exists(con, "gold", "fct_invoices"):
         return pd.DataFrame()
     return con.execute(
@@ -51,6 +54,7 @@ def matured_predictions(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataF
         with matured as (
             select * from gold.customer_predictions
             where as_of_date + horizon_days * interval 1 day <= ?::date
+              and (?::date is null or as_of_date = ?::date)
         ),
         realised as (
             select matured.customer_id, matured.as_of_date, sum(fct.revenue)::double as revenue
@@ -66,7 +70,7 @@ def matured_predictions(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataF
         left join realised using (customer_id, as_of_date)
         order by matured.as_of_date, matured.customer_id
         """,
-        [as_of],
+        [as_of, prediction_as_of, prediction_as_of],
     ).df()
 
 

@@ -21,8 +21,9 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -38,7 +39,6 @@ from ml.config import (
     MODEL_FEATURES,
     OBJECTIVES,
     SEARCH_SPACE,
-    SERVED_OBJECTIVE,
     TIERS,
     MlLimits,
 )
@@ -52,7 +52,7 @@ from ml.dataset import (
     table_exists,
 )
 from ml.score import PREDICTION_COLUMNS, score_batch
-from ml.train import FittedModels, fit_models, save_models, tier_codes
+from ml.train import FittedModels, choose_objective, fit_models, save_models, tier_codes
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,10 @@ create table if not exists gold.model_runs (
     run_id varchar, as_of date, horizon_days integer, status varchar, reason varchar,
     training_cutoffs varchar, training_rows bigint, validation_cutoff date, backtest_cutoffs varchar,
     objective varchar, parameters varchar, features varchar, model_version varchar, artifact_path varchar,
-    artifact_sha256 varchar, metric_summary varchar, beat_baselines boolean, customers_scored bigint
+    artifact_sha256 varchar, metric_summary varchar, beat_baselines boolean, customers_scored bigint,
+    champion varchar
 );
+alter table gold.model_runs add column if not exists champion varchar;
 create table if not exists gold.model_metrics (
     run_id varchar, as_of date, cutoff date, model varchar, metric varchar, value double
 );
@@ -96,8 +98,34 @@ class MlRunSummary:
     customers_scored: int
     training_cutoffs: list[date]
     training_rows: int
+    champion: str | None = None
+    objective: str | None = None
     backtest_summary: dict[str, dict[str, float]] = field(default_factory=dict)
     artifact_dir: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able summary the DAG task returns (XCom): verdict, champion, rows scored, version."""
+        headline = ("gini", "spearman", "rmse")
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "horizon_days": self.horizon_days,
+            "status": self.status,
+            "verdict": self.reason,
+            "champion": self.champion,
+            "beat_baselines": self.beat_baselines,
+            "objective": self.objective,
+            "model_version": self.model_version,
+            "customers_scored": self.customers_scored,
+            "training_cutoffs": [cutoff.isoformat() for cutoff in self.training_cutoffs],
+            "training_rows": self.training_rows,
+            "backtest_means": {
+                model: {metric: _finite(metrics.get(metric, math.nan)) for metric in headline}
+                for model, metrics in self.backtest_summary.items()
+                if model in (evaluate.CHAMPION_MODEL, *evaluate.BASELINE_MODELS)
+            },
+            "artifact_path": str(self.artifact_dir) if self.artifact_dir else None,
+        }
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -153,7 +181,7 @@ def _read_backtests(
             FoldData(
                 backtest,
                 load_labelled(con, labelled, horizon_days, limits.max_training_rows),
-                load_labelled(con, [backtest.cutoff], horizon_days, limits.max_training_rows),
+                load_labelled(con, [backtest.cutoff], horizon_days, limits.max_test_rows),
             )
         )
     return folds, skipped
@@ -171,7 +199,7 @@ def backtest_fold(fold: FoldData, horizon_days: int, limits: MlLimits) -> dict[s
     test = add_bgnbd_columns(fold.test, baseline)
     actual = test[LABEL].to_numpy(dtype=np.float64)
     x = matrix(test)
-    predictions = {"xgboost": models.revenue.predict(x), "naive": naive_revenue(test, horizon_days)}
+    predictions = {"naive": naive_revenue(test, horizon_days)}
     for objective, model in models.by_objective.items():
         predictions[f"xgb_{objective}"] = model.predict(x)
     if bgnbd.is_fitted:
@@ -179,18 +207,35 @@ def backtest_fold(fold: FoldData, horizon_days: int, limits: MlLimits) -> dict[s
     results = {
         model: evaluate.regression_metrics(actual, predicted) for model, predicted in predictions.items()
     }
-    results["xgboost"].update(
-        evaluate.classifier_metrics(
-            tier_codes(actual, models.tiers.thresholds), models.tiers.predict_proba(x)
-        )
+    results["tier_classifier"] = evaluate.classifier_metrics(
+        tier_codes(actual, models.tiers.thresholds), models.tiers.predict_proba(x)
     )
-    results["xgboost"]["objective_" + models.revenue.objective] = 1.0
     log.info(
         "backtest %s: %s",
         fold.backtest.cutoff,
-        {m: {k: round(r[k], 4) for k in ("gini", "spearman", "rmse")} for m, r in results.items()},
+        {
+            m: {k: round(r[k], 4) for k in ("gini", "spearman", "rmse")}
+            for m, r in results.items()
+            if "gini" in r
+        },
     )
     return results
+
+
+def with_served_objective(
+    per_cutoff: dict[date, dict[str, dict[str, float]]], objective: str
+) -> dict[date, dict[str, dict[str, float]]]:
+    """Each backtest's `xgboost` rows: the served objective's regression metrics and the tier metrics."""
+    served = {}
+    for cutoff, results in per_cutoff.items():
+        rows = {name: metrics for name, metrics in results.items() if name != "tier_classifier"}
+        rows["xgboost"] = {
+            **results[f"xgb_{objective}"],
+            **results.get("tier_classifier", {}),
+            f"objective_{objective}": 1.0,
+        }
+        served[cutoff] = rows
+    return served
 
 
 def summarise(per_cutoff: dict[date, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
@@ -261,8 +306,46 @@ def run_ml_stage(
     n_training_cutoffs: int = 3,
     n_backtests: int = 3,
     limits: MlLimits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
+    """Backtest, train, score every customer known at as_of, monitor, and write the gold ML tables.
+
+    Returns the JSON-able summary of `MlRunSummary.to_dict` (status, verdict, champion, beat_baselines,
+    model_version, customers_scored, ...). Raises ValueError/TypeError for bad arguments and RuntimeError
+    when the warehouse has no gold.customer_features.
+    """
+    check_arguments(run_id, as_of, horizon_days, n_training_cutoffs, n_backtests)
+    summary = _run_stage(settings, run_id, as_of, horizon_days, n_training_cutoffs, n_backtests, limits)
+    return summary.to_dict()
+
+
+def check_arguments(
+    run_id: object, as_of: object, horizon_days: object, n_training_cutoffs: object, n_backtests: object
+) -> None:
+    """Refuse arguments that would train on nonsense, naming the bad one."""
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise ValueError(f"run_id must be a non-empty string, got {run_id!r}")
+    if not isinstance(as_of, date) or isinstance(as_of, datetime):
+        raise TypeError(f"as_of must be a datetime.date, got {as_of!r}")
+    for name, value, least in (
+        ("horizon_days", horizon_days, 1),
+        ("n_training_cutoffs", n_training_cutoffs, 1),
+        ("n_backtests", n_backtests, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        if value < least:
+            raise ValueError(f"{name} must be at least {least}, got {value}")
+
+
+def _run_stage(
+    settings: Settings,
+    run_id: str,
+    as_of: date,
+    horizon_days: int,
+    n_training_cutoffs: int,
+    n_backtests: int,
+    limits: MlLimits,
 ) -> MlRunSummary:
-    """Backtest, train, score every customer known at as_of, monitor, and write the gold ML tables."""
     plan = plan_cutoffs(as_of, horizon_days, n_training_cutoffs=n_training_cutoffs, n_backtests=n_backtests)
     assert_no_leakage(plan.training, as_of, horizon_days)
 
@@ -280,9 +363,13 @@ def run_ml_stage(
         )
         bgnbd_sample = load_scoring(con, as_of, limits.max_baseline_fit_rows)
 
-    per_cutoff = {fold.backtest.cutoff: backtest_fold(fold, horizon_days, limits) for fold in folds}
+    raw_per_cutoff = {fold.backtest.cutoff: backtest_fold(fold, horizon_days, limits) for fold in folds}
+    del folds
+    objective = choose_objective(summarise(raw_per_cutoff))
+    per_cutoff = with_served_objective(raw_per_cutoff, objective)
     summary = summarise(per_cutoff)
     beat = evaluate.beats_baselines(summary) if per_cutoff else None
+    champion = evaluate.champion(summary) if per_cutoff else None
 
     bgnbd = BgNbdBaseline().fit(bgnbd_sample, limits.max_baseline_fit_rows)
     del bgnbd_sample
@@ -290,7 +377,10 @@ def run_ml_stage(
     artifact_dir, artifact_sha = None, None
     if reason is None:
         train = with_bgnbd_features(train, horizon_days, limits.max_baseline_fit_rows)
-        models = fit_models(train, max_search_rows=limits.max_search_rows, objectives=(SERVED_OBJECTIVE,))
+        models = fit_models(
+            train, max_search_rows=limits.max_search_rows, objectives=(objective,), served=objective
+        )
+        del train
         model_version = f"xgb-{as_of:%Y%m%d}-h{horizon_days}-{model_digest(models)[:12]}"
         artifact_dir = settings.models_dir / model_version
         metrics_json = {
@@ -299,6 +389,8 @@ def run_ml_stage(
             "horizon_days": horizon_days,
             "champion_rule": evaluate.__doc__.split("Champion rule: ")[1].split("\n\n")[0],
             "beat_baselines": beat,
+            "champion": champion,
+            "objective_rule": "highest mean backtest Gini; within 0.005 of it, lowest mean RMSE",
             "backtest_summary": summary,
             "backtests": {c.isoformat(): r for c, r in per_cutoff.items()},
             "validation_search": models.search,
@@ -349,6 +441,7 @@ def run_ml_stage(
         "metric_summary": json.dumps({m: {k: _finite(v) for k, v in r.items()} for m, r in summary.items()}),
         "beat_baselines": beat,
         "customers_scored": len(predictions),
+        "champion": champion if models else ("bgnbd" if bgnbd.is_fitted else "naive"),
     }
     metric_rows = [
         (run_id, as_of, cutoff, model, metric, float(value))
@@ -368,6 +461,8 @@ def run_ml_stage(
         customers_scored=len(predictions),
         training_cutoffs=list(labelled),
         training_rows=run_row["training_rows"],
+        champion=run_row["champion"],
+        objective=run_row["objective"],
         backtest_summary=summary,
         artifact_dir=artifact_dir,
     )

@@ -28,3 +28,10 @@ def test_settings_survive_a_round_trip_through_the_environment(settings: Setting
 def test_a_reject_share_outside_zero_to_one_is_refused():
     with pytest.raises(ValueError, match="CLTV_MAX_REJECT_SHARE"):
         Settings.from_env({"CLTV_MAX_REJECT_SHARE": "5"})
+
+
+def test_serving_keeps_three_publications_unless_told_and_never_none():
+    assert Settings.from_env({}).serving_keep == 3
+    assert Settings.from_env({"CLTV_SERVING_KEEP": "5"}).serving_keep == 5
+    with pytest.raises(ValueError, match="CLTV_SERVING_KEEP must be at least 1, got 0"):
+        Settings.from_env({"CLTV_SERVING_KEEP": "0"})

@@ -11,10 +11,17 @@ from cltv.config import Settings
 from cltv.dbt_runner import DbtError, dbt_args, run_dbt
 
 
-def test_vars_reach_dbt_as_json():
-    args = dbt_args(["build"], {"as_of": "2011-12-09", "feature_cutoffs": ["2011-09-10"]})
+def test_vars_reach_dbt_as_json(settings: Settings):
+    args = dbt_args(["build"], {"as_of": "2011-12-09", "feature_cutoffs": ["2011-09-10"]}, settings)
     assert args[0] == "build"
     assert args[args.index("--vars") + 1] == '{"as_of": "2011-12-09", "feature_cutoffs": ["2011-09-10"]}'
+
+
+def test_only_parse_writes_the_manifest_that_cosmos_reads(settings: Settings):
+    """A build rewriting dbt_project/target/ would break a DAG parse that reads the manifest meanwhile."""
+    build = dbt_args(["build"], None, settings)
+    assert build[build.index("--target-path") + 1] == str(settings.warehouse.parent / "dbt_target")
+    assert "--target-path" not in dbt_args(["parse"], None, settings)
 
 
 @pytest.mark.slow
@@ -23,6 +30,7 @@ def test_dbt_writes_the_configured_warehouse_and_releases_it(settings: Settings)
         ["run-operation", "generate_schema_name", "--args", "{custom_schema_name: gold}"], settings
     )
     assert result.success
+    assert (settings.warehouse.parent / "dbt_target" / "logs" / "dbt.log").exists()
     assert settings.warehouse.exists()  # dbt opened the warehouse this test names, not another file
     probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('create table ok as select 1').close()"
     subprocess.run([sys.executable, "-c", probe, str(settings.warehouse)], check=True)

@@ -158,8 +158,8 @@ def test_old_publications_are_kept_up_to_the_configured_count(settings: Settings
     assert read_manifest(settings)["publication_id"] == ids[-1]
 
 
-def test_retention_reads_cltv_serving_keep(settings: Settings, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CLTV_SERVING_KEEP", "1")
+def test_retention_reads_cltv_serving_keep(settings: Settings):
+    settings = Settings.from_env({**settings.to_env(), "CLTV_SERVING_KEEP": "1"})
     write_gold(settings, "run-0")
     for i in range(3):
         publish(settings, run_id=f"run-{i}", as_of=AS_OF)

@@ -247,6 +247,27 @@ def test_command_line_exits_one_on_failure(settings: Settings, monkeypatch: pyte
     assert recorded(settings, "manual__2011-11-30", "negative unit price share")[0][1] == "fail"
 
 
+def test_command_line_rechecks_the_latest_run_by_default(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    land(settings, "november.csv", invoice_rows(1000))
+    ingest_landing(settings, run_id="scheduled__2011-12-01")
+    run_contracts(settings, layer="bronze", run_id="scheduled__2011-12-01", as_of=AS_OF)
+    monkeypatch.setenv("CLTV_WAREHOUSE", str(settings.warehouse))
+
+    assert main(["--layer", "bronze"]) == 0
+
+    assert "pass" in capsys.readouterr().out
+    assert recorded(settings, "manual__2011-11-30", "row count")[0][1] == "pass"
+
+
+def test_command_line_without_any_run_asks_for_an_as_of(settings: Settings, monkeypatch, capsys):
+    monkeypatch.setenv("CLTV_WAREHOUSE", str(settings.warehouse))
+
+    assert main(["--layer", "bronze"]) == 2
+    assert "give --as-of" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_both_real_files_pass_the_bronze_contract(settings: Settings, real_data: dict[str, Path]):
     settings.landing_dir.mkdir(parents=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import subprocess
 import sys
 import time
@@ -48,19 +49,49 @@ def test_every_task_that_writes_the_warehouse_shares_one_slot(dag):
     assert {t.pool for t in writers} == {WAREHOUSE_POOL}
 
 
-def test_stages_run_in_order(dag):
-    task_ids = {t.task_id for t in dag.tasks}
-    assert {"plan_run", "ingest"} <= task_ids
-    dbt_tasks = {t for t in task_ids if t.startswith("dbt.")}
-    assert "dbt.stg_bronze__invoice_lines_model_build" in dbt_tasks
-    assert dbt_tasks <= dag.get_task("ingest").get_flat_relative_ids(upstream=False)
-    assert "ingest" in dag.get_task("plan_run").get_flat_relative_ids(upstream=False)
+STAGES = [
+    "ingest",
+    "check_bronze",
+    "silver",
+    "check_silver",
+    "gold",
+    "check_gold",
+    "ml",
+    "check_ml",
+    "publish",
+]
+
+
+def stage_of(task_id: str) -> str:
+    return task_id.split(".")[0]
+
+
+def test_stages_run_in_order_each_gate_before_what_reads_its_layer(dag):
+    """Every task of a stage runs after every task of the stage before it: a failed gate stops the rest."""
+    by_stage: dict[str, set[str]] = {}
+    for task in dag.tasks:
+        by_stage.setdefault(stage_of(task.task_id), set()).add(task.task_id)
+    assert set(by_stage) == {"plan_run", *STAGES}
+    assert "silver.stg_bronze__invoice_lines_model_build" in by_stage["silver"]
+    assert {"gold.fct_invoices_model_build", "gold.customer_features_model_build"} <= by_stage["gold"]
+    for earlier, later in itertools.pairwise(STAGES):
+        for task_id in by_stage[earlier]:
+            downstream = dag.get_task(task_id).get_flat_relative_ids(upstream=False)
+            assert by_stage[later] <= downstream, f"{later} does not wait for {task_id}"
+    assert {"publish"} == {t.task_id for t in dag.tasks if not t.downstream_list}
 
 
 def test_data_errors_are_not_retried_but_transient_ones_are(dag):
-    assert dag.get_task("ingest").retries == 0
-    assert dag.get_task("dbt.stg_bronze__invoice_lines_model_build").retries == 1
+    for task_id in ["ingest", "check_bronze", "check_silver", "check_gold", "check_ml"]:
+        assert dag.get_task(task_id).retries == 0, task_id
+    assert dag.get_task("silver.stg_bronze__invoice_lines_model_build").retries == 1
+    assert dag.get_task("ml").retries == 1
     assert dag.default_args["retry_exponential_backoff"]
+
+
+def test_publish_and_gold_tell_downstream_dags_what_changed(dag):
+    assert [a.uri for a in dag.get_task("publish").outlets] == ["cltv://warehouse/serving"]
+    assert [a.uri for a in dag.get_task("gold.fct_invoices_model_build").outlets] == ["cltv://warehouse/gold"]
 
 
 def test_default_params_are_valid(dag):

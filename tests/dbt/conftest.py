@@ -10,13 +10,8 @@ import pytest
 
 from cltv.config import Settings
 from cltv.dbt_runner import run_dbt
+from cltv.ingest import ensure_bronze_schema
 from cltv.warehouse import connect
-
-BRONZE_COLUMNS = (
-    "invoice_no varchar, stock_code varchar, description varchar, quantity bigint, invoice_date timestamp, "
-    "unit_price double, customer_id varchar, country varchar, _source_file varchar, _source_sheet varchar, "
-    "_source_row bigint, _load_id varchar, _loaded_at timestamp"
-)
 
 
 def line(
@@ -48,7 +43,9 @@ def write_bronze(
     source_file: str = "test.csv",
     loaded_at: datetime = datetime(2020, 1, 1),
 ) -> None:
-    """Append lines to `bronze.raw_invoices` with lineage, creating the table if needed."""
+    """Append lines to `bronze.raw_invoices` as one load of `source_file`, logged in `bronze.load_log` as
+    `cltv.ingest` does (silver checks that every line traces back to its load)."""
+    load_id = f"load-{source_file}"
     rows = [
         (
             *(ln[key] for key in ("invoice_no", "stock_code", "description", "quantity", "invoice_date")),
@@ -58,15 +55,21 @@ def write_bronze(
             source_file,
             None,
             row_number,
-            f"load-{source_file}",
+            load_id,
             loaded_at,
         )
         for row_number, ln in enumerate(lines, start=1)
     ]
     with connect(settings) as con:
-        con.execute("create schema if not exists bronze")
-        con.execute(f"create table if not exists bronze.raw_invoices ({BRONZE_COLUMNS})")
-        con.executemany(f"insert into bronze.raw_invoices values ({', '.join(['?'] * 13)})", rows)
+        ensure_bronze_schema(con)
+        if rows:
+            con.executemany(f"insert into bronze.raw_invoices values ({', '.join(['?'] * 13)})", rows)
+        con.execute(
+            "insert or replace into bronze.load_log (load_id, run_id, source_file, file_format, status, "
+            "rows_in_file, rows_loaded, rows_rejected, message, started_at, finished_at) "
+            "values (?, 'test', ?, 'csv', 'loaded', ?, ?, 0, '', ?, ?)",
+            [load_id, source_file, len(rows), len(rows), loaded_at, loaded_at],
+        )
 
 
 @pytest.fixture

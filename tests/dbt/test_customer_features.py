@@ -17,7 +17,9 @@ BUILD = ("build", "--indirect-selection", "cautious")
 FEATURE_COLUMNS = (
     "customer_id, cutoff_date, country, recency_days, frequency, monetary, tenure_days, ipt_mean_days, "
     "ipt_std_days, revenue_30d, revenue_90d, revenue_180d, revenue_365d, orders_30d, orders_90d, "
-    "orders_180d, orders_365d, trend_revenue_90d, spend_per_day, basket_value_mean, basket_value_max, "
+    "orders_180d, orders_365d, trend_revenue_30d, trend_orders_30d, trend_revenue_90d, trend_orders_90d, "
+    "trend_revenue_180d, trend_orders_180d, trend_revenue_365d, trend_orders_365d, "
+    "spend_per_day, basket_value_mean, basket_value_max, "
     "basket_items_mean, "
     "distinct_products, return_rate, seasonal_share, frequency_repeat_days, recency_bgnbd_days, horizon_days"
 )
@@ -73,7 +75,14 @@ def test_hand_computed_features_and_labels(settings, dbt_build):
     assert (one["revenue_30d"], one["orders_30d"]) == (Decimal("110.000"), 2)  # 03-02 .. 03-31
     assert (one["revenue_90d"], one["orders_90d"]) == (Decimal("165.000"), 4)  # 2011-01-01 .. 03-31
     assert (one["revenue_365d"], one["orders_365d"]) == (Decimal("165.000"), 4)
-    assert one["trend_revenue_90d"] == Decimal("165.000")  # nothing in 2010-10-03 .. 2010-12-31
+    assert (one["trend_revenue_90d"], one["trend_orders_90d"]) == (
+        Decimal("165.000"),
+        4,
+    )  # none 10-03 .. 12-31
+    assert (one["trend_revenue_30d"], one["trend_orders_30d"]) == (
+        Decimal("110.000"),
+        2,
+    )  # none 01-31 .. 03-01
     assert one["spend_per_day"] == Decimal("1.875")  # 165 / 88 days
     assert one["basket_value_mean"] == Decimal("43.750")  # (25 + 40 + 100 + 10) / 4
     assert one["basket_value_max"] == Decimal("100.000")
@@ -92,6 +101,13 @@ def test_hand_computed_features_and_labels(settings, dbt_build):
     assert three["ipt_std_days"] is None
     assert (three["revenue_30d"], three["revenue_365d"]) == (Decimal("0.000"), Decimal("20.000"))
     assert three["seasonal_share"] == 1
+    # its one purchase (2010-12-15) is in the 90 days before the last 90, and within the last 180 and 365
+    assert [(three[f"trend_revenue_{d}d"], three[f"trend_orders_{d}d"]) for d in (30, 90, 180, 365)] == [
+        (Decimal("0.000"), 0),
+        (Decimal("-20.000"), -1),
+        (Decimal("20.000"), 1),
+        (Decimal("20.000"), 1),
+    ]
     assert three["country"] == "France"
     assert (three["label_revenue"], three["label_orders"]) == (Decimal("0.000"), 0)  # covered, no purchase
 
@@ -101,7 +117,14 @@ def test_hand_computed_features_and_labels(settings, dbt_build):
         for (_, cutoff), r in rows.items()
         if cutoff == "2011-04-30"
     )
-    assert rows[("1", "2011-04-30")]["frequency"] == 5
+    later = rows[("1", "2011-04-30")]
+    assert later["frequency"] == 5
+    # 30 on 04-01 in 04-01 .. 04-30, against 110 and two orders in 03-02 .. 03-31
+    assert (later["revenue_30d"], later["trend_revenue_30d"], later["trend_orders_30d"]) == (
+        Decimal("30.000"),
+        Decimal("-80.000"),
+        -1,
+    )
 
 
 def test_lines_after_a_cutoff_change_nothing_in_its_features(settings, dbt_build):

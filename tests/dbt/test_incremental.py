@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 from datetime import datetime
+from pathlib import Path
 
+import duckdb
 import pytest
 
 from cltv.config import Settings
@@ -111,3 +113,138 @@ def test_incremental_builds_equal_a_full_refresh_on_the_real_files(tmp_path, set
         "select count(*) from silver.int_invoice_lines_excluded where exclusion_reason = 'duplicate' "
         "and _source_file = 'online_retail.parquet' and invoice_date <= date '2010-12-09'",
     ) == [(22_523,)]
+
+
+NOVEMBER, DECEMBER = "2011-11-30", "2011-12-09"
+# As-of dependent history: the incremental warehouse also keeps the earlier as_of's rows, a full refresh only
+# the run's own; report_segment_transitions compares with that earlier as_of, so it is checked apart.
+HISTORY_COLUMNS = {"gold.rfm_segment_history": "as_of_date", "gold.customer_features": "cutoff_date"}
+READS_HISTORY = {"gold.report_segment_transitions"}
+
+
+def split_online_retail_at_december(online_retail: Path, november: Path, december: Path) -> None:
+    """Online Retail up to 2011-11-30 in one file, its last days (2011-12-01 .. 09) in another."""
+    with duckdb.connect() as con:
+        for where, target in (("<", november), (">=", december)):
+            con.execute(
+                f"copy (select * from read_parquet('{online_retail}') "
+                f"where InvoiceDate {where} timestamp '2011-12-01') to '{target}' (format parquet)"
+            )
+
+
+def relations(settings: Settings) -> list[str]:
+    """Every table and view that dbt builds in silver and gold."""
+    rows = query(
+        settings,
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('silver', 'gold') order by 1",
+    )
+    return [name for (name,) in rows]
+
+
+def comparable_select(settings: Settings, relation: str, schema: str | None = None) -> str:
+    """`select` of a relation with doubles rounded to 9 decimals: parallel float sums may differ in the last
+    bit between two builds of the same data, decimals and integers must match exactly."""
+    table_schema, table = relation.split(".")
+    columns = query(
+        settings,
+        "select column_name, data_type from information_schema.columns "
+        f"where table_schema = '{table_schema}' and table_name = '{table}' order by ordinal_position",
+    )
+    select = ", ".join(
+        f'round("{name}", 9) as "{name}"' if data_type in ("DOUBLE", "FLOAT") else f'"{name}"'
+        for name, data_type in columns
+    )
+    where = f" where {HISTORY_COLUMNS[relation]} = date '{DECEMBER}'" if relation in HISTORY_COLUMNS else ""
+    return f"select {select} from {schema or table_schema}.{table}{where}"
+
+
+def compiled_sql(result, model: str) -> str:
+    [node_result] = [r for r in result.result.results if r.node.name == model]
+    return node_result.node.compiled_code
+
+
+def test_one_more_month_processes_only_the_new_load_and_equals_a_full_refresh(
+    tmp_path, settings: Settings, real_data
+):
+    """Both files up to 2011-11-30 are built as of that date; then December 2011 arrives as one more file and
+    the next run, as of 2011-12-09, reads only that load in its incremental models, keeps what they held, and
+    leaves every silver and gold relation as a full refresh builds it."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy(real_data["online_retail_ii"], first)
+    split_online_retail_at_december(
+        real_data["online_retail"],
+        first / "online_retail_to_2011_11.parquet",
+        second / "online_retail_2011_12.parquet",
+    )
+    ingest_landing(settings, run_id="november", landing_dir=first)
+    run_dbt(["run"], settings, {"as_of": NOVEMBER})
+    with connect(settings) as con:
+        con.execute("create schema before")
+        con.execute("create table before.classified as select * from silver.int_invoice_lines_classified")
+        con.execute("create table before.facts as select * from gold.fct_invoices")
+
+    ingest_landing(settings, run_id="december", landing_dir=second)
+    [(december_load, december_lines)] = query(
+        settings, "select load_id, rows_loaded from bronze.load_log where run_id = 'december'"
+    )
+    old_loads = [
+        load for (load,) in query(settings, "select load_id from bronze.load_log where run_id <> 'december'")
+    ]
+    built = run_dbt(["build"], settings, {"as_of": DECEMBER})
+
+    # the incremental models read the new load alone ...
+    for model in ("int_invoice_lines_classified", "fct_invoices"):
+        sql = compiled_sql(built, model)
+        assert f"_load_id in ('{december_load}')" in sql, model
+        assert not any(load in sql for load in old_loads), model
+    # ... append exactly its lines, and leave the earlier rows as they were
+    assert december_lines == 25_525  # Online Retail's lines dated 2011-12-01 .. 2011-12-09
+    assert query(
+        settings,
+        f"""
+        select
+            (select count(*) from silver.int_invoice_lines_classified)
+                - (select count(*) from before.classified),
+            (select count(*) from (select * from before.classified except all
+                select * from silver.int_invoice_lines_classified where _load_id <> '{december_load}')),
+            (select count(*) from (select * from before.facts except all
+                select * from gold.fct_invoices where _load_id <> '{december_load}')),
+            (select count(*) from gold.fct_invoices where _load_id <> '{december_load}')
+                - (select count(*) from before.facts)
+        """,
+    ) == [(december_lines, 0, 0, 0)]
+    # the earlier as_of's segments and features are kept beside the new ones
+    assert query(
+        settings,
+        "select (select list(distinct as_of_date::varchar order by 1) from gold.rfm_segment_history), "
+        "(select list(distinct cutoff_date::varchar order by 1) from gold.customer_features), "
+        "(select distinct previous_as_of_date::varchar from gold.report_segment_transitions)",
+    ) == [([NOVEMBER, DECEMBER], [NOVEMBER, DECEMBER], NOVEMBER)]
+
+    compared = [name for name in relations(settings) if name not in READS_HISTORY]
+    selects = {relation: comparable_select(settings, relation) for relation in compared}
+    with connect(settings) as con:
+        con.execute("create schema incremental")
+        for relation, select in selects.items():
+            con.execute(f"create table incremental.{relation.replace('.', '__')} as {select}")
+    run_dbt(["run", "--full-refresh"], settings, {"as_of": DECEMBER})
+
+    differences = {}
+    for relation in compared:
+        rebuilt = comparable_select(settings, relation)
+        kept = f"select * from incremental.{relation.replace('.', '__')}"
+        differences[relation] = query(
+            settings,
+            f"select (select count(*) from ({kept})), "
+            f"(select count(*) from ({kept} except all {rebuilt})), "
+            f"(select count(*) from ({rebuilt} except all {kept}))",
+        )[0]
+    assert len(compared) >= 19
+    assert {relation: diff[1:] for relation, diff in differences.items()} == dict.fromkeys(compared, (0, 0))
+    assert all(rows > 0 for rows, *_ in differences.values()), differences
+    assert query(settings, "select distinct previous_as_of_date from gold.report_segment_transitions") == [
+        (None,)
+    ]

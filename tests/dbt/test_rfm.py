@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from decimal import Decimal
 
 from tests.dbt.conftest import line, query, write_bronze
 
@@ -24,6 +25,22 @@ LINES = [
         [(1 + (k * customer) % 6, 1 + (3 * customer + k) % 27) for k in range(customer % 4 + 1)]
     )
 ]
+
+
+# Online Retail as of 2011-12-09: customers per segment (README, "Warehouse: silver and gold").
+ONLINE_RETAIL_SEGMENTS = {
+    "Hibernating": 725,
+    "Loyal Customers": 681,
+    "Lost": 629,
+    "Champions": 601,
+    "About to Sleep": 475,
+    "Potential Loyalist": 474,
+    "At Risk": 336,
+    "Promising": 165,
+    "Need Attention": 116,
+    "New Customers": 67,
+    "Cannot Lose Them": 65,
+}
 
 
 def history(settings) -> dict[str, list[tuple]]:
@@ -126,8 +143,10 @@ def test_online_retail_segments_as_of_2011_12_09(settings, dbt_build, real_data,
     for segment, customers, revenue in counts:
         print(f"{segment:<20}{customers:>6}{revenue:>14}")
     print(tiers)
-    total = sum(c for _, c, _ in counts)
-    assert 4300 < total < 4400  # the customers with a purchase in the data set
-    assert len(counts) == 11
-    assert tiers["High"] < tiers["Mid"]
-    assert tiers["High"] < tiers["Low"]
+    # the README's table: every count pinned, so the README cannot drift from the models
+    assert {segment: customers for segment, customers, _ in counts} == ONLINE_RETAIL_SEGMENTS
+    assert tiers == {"High": 867, "Mid": 1733, "Low": 1734}
+    # customers with a purchase by as_of; the 28 who only ever cancelled have no segment
+    assert query(settings, "select count(*), sum(monetary) from gold.rfm_segments") == [
+        (4334, Decimal("8269399.910"))
+    ]

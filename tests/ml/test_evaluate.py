@@ -72,3 +72,18 @@ def test_champion_rule_needs_better_ranking_than_both_baselines_and_better_rmse_
     # a baseline that could not be fitted is left out; nothing to compare with gives no verdict
     assert evaluate.beats_baselines({"xgboost": good, "naive": naive}) is True
     assert evaluate.beats_baselines({"xgboost": good}) is None
+
+
+def test_the_champion_is_xgboost_when_it_wins_else_the_baseline_with_the_better_gini():
+    naive = {"gini": 0.7, "spearman": 0.5, "rmse": 12.0}
+    bgnbd = {"gini": 0.75, "spearman": 0.55, "rmse": 9.0}
+    assert (
+        evaluate.champion(
+            {"xgboost": {"gini": 0.8, "spearman": 0.6, "rmse": 10.0}, "naive": naive, "bgnbd": bgnbd}
+        )
+        == "xgboost"
+    )
+    losing = {"gini": 0.74, "spearman": 0.6, "rmse": 10.0}
+    assert evaluate.champion({"xgboost": losing, "naive": naive, "bgnbd": bgnbd}) == "bgnbd"
+    assert evaluate.champion({"xgboost": losing, "naive": {**naive, "gini": 0.9}, "bgnbd": bgnbd}) == "naive"
+    assert evaluate.champion({"xgboost": losing}) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,13 +43,15 @@ def stage(tmp_path_factory):
 
 def test_xgboost_trains_and_beats_naive_on_gini_out_of_time(stage):
     settings, summary, _ = stage
-    assert summary.status == "trained"
-    assert len(summary.backtest_summary["xgboost"]) > 0
-    xgb, naive = summary.backtest_summary["xgboost"], summary.backtest_summary["naive"]
+    assert summary["status"] == "trained"
+    xgb, naive = summary["backtest_means"]["xgboost"], summary["backtest_means"]["naive"]
     assert xgb["gini"] > naive["gini"]
     assert xgb["rmse"] < naive["rmse"]
     run = query(settings, "select * from gold.model_runs where run_id = 'run-1'").iloc[0]
-    assert run["beat_baselines"] == summary.beat_baselines
+    assert run["beat_baselines"] == summary["beat_baselines"]
+    assert run["champion"] == summary["champion"]
+    assert summary["champion"] == ("xgboost" if summary["beat_baselines"] else run["champion"])
+    assert summary["champion"] in {"xgboost", "bgnbd", "naive"}
     assert json.loads(run["backtest_cutoffs"]) == ["2011-06-11", "2011-03-13", "2010-12-13"]
     metrics = query(settings, "select distinct cutoff, model from gold.model_metrics where run_id = 'run-1'")
     assert len(metrics) == 3 * 6  # xgboost, 3 objectives, naive, bgnbd at each backtest cutoff
@@ -58,10 +61,10 @@ def test_training_never_sees_a_label_window_after_as_of(stage):
     settings, summary, _ = stage
     run = query(settings, "select * from gold.model_runs where run_id = 'run-1'").iloc[0]
     training = [date.fromisoformat(c) for c in json.loads(run["training_cutoffs"])]
-    assert training == summary.training_cutoffs
+    assert [c.isoformat() for c in training] == summary["training_cutoffs"]
     assert training
     assert all(c + timedelta(days=HORIZON) <= AS_OF for c in training)
-    assert summary.training_rows == len(
+    assert summary["training_rows"] == len(
         query(
             settings,
             "select 1 from gold.customer_features where cutoff_date in (select unnest(?))",
@@ -77,7 +80,7 @@ def test_every_customer_known_at_as_of_gets_one_prediction(stage):
         settings, "select customer_id from gold.customer_features where cutoff_date = ?", [AS_OF]
     )
     assert sorted(predictions["customer_id"]) == sorted(customers["customer_id"])
-    assert summary.customers_scored == len(predictions)
+    assert summary["customers_scored"] == len(predictions)
     tiers = predictions[[f"p_tier_{t}" for t in TIERS]].to_numpy()
     assert np.allclose(tiers.sum(axis=1), 1.0)
     assert np.allclose(predictions["p_purchase"], 1 - predictions["p_tier_none"])
@@ -89,13 +92,13 @@ def test_every_customer_known_at_as_of_gets_one_prediction(stage):
     assert (drivers.str.len() == 3).all()
     assert {d.rsplit(" ", 1)[0] for row in drivers for d in row} <= set(MODEL_FEATURES)
     assert not predictions["is_baseline_only"].any()
-    assert (predictions["model_version"] == summary.model_version).all()
+    assert (predictions["model_version"] == summary["model_version"]).all()
 
 
 def test_artifacts_are_xgboost_json_with_metrics_features_and_a_checked_manifest(stage):
     settings, summary, _ = stage
-    directory = summary.artifact_dir
-    assert directory == settings.models_dir / summary.model_version
+    directory = Path(summary["artifact_path"])
+    assert directory == settings.models_dir / summary["model_version"]
     names = {p.name for p in directory.iterdir()}
     assert {"model.json", "tier_classifier.json", "metrics.json", "features.json", "manifest.json"} <= names
     assert all(name.endswith(".json") for name in names)
@@ -109,12 +112,51 @@ def test_artifacts_are_xgboost_json_with_metrics_features_and_a_checked_manifest
     assert len(features["tier_thresholds"]) == 2
 
 
+def test_the_summary_is_json_and_names_the_verdict(stage):
+    _, summary, _ = stage
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["objective"] in {"tweedie", "hurdle", "log1p"}
+    assert "XGBoost" in summary["verdict"]
+    assert set(summary["backtest_means"]) == {"xgboost", "bgnbd", "naive"}
+
+
+def test_labels_and_rows_after_as_of_change_nothing(stage):
+    """Leakage: fill the as_of cutoff's (unknowable) labels and add a later cutoff with labels; the run
+    must train the same model and publish the same predictions."""
+    settings, summary, _ = stage
+    before = query(settings, "select * from gold.customer_predictions order by customer_id")
+    with connect(settings) as con:
+        con.execute(
+            "update gold.customer_features set label_revenue = (hash(customer_id) % 5000)::double, "
+            "label_orders = 3 where cutoff_date = ?",
+            [AS_OF],
+        )
+        con.execute(
+            "insert into gold.customer_features select * replace (date '2012-01-01' as cutoff_date, "
+            "label_revenue * 7 as label_revenue) from gold.customer_features where cutoff_date = ?",
+            [AS_OF],
+        )
+    try:
+        again = run_ml_stage(settings, run_id="run-future", as_of=AS_OF, horizon_days=HORIZON)
+    finally:
+        with connect(settings) as con:
+            con.execute("delete from gold.customer_features where cutoff_date = date '2012-01-01'")
+            con.execute(
+                "update gold.customer_features set label_revenue = null, label_orders = null "
+                "where cutoff_date = ?",
+                [AS_OF],
+            )
+    after = query(settings, "select * from gold.customer_predictions order by customer_id")
+    assert again["model_version"] == summary["model_version"]
+    pd.testing.assert_frame_equal(after.drop(columns="run_id"), before.drop(columns="run_id"))
+
+
 def test_rerunning_an_as_of_replaces_its_rows_with_identical_predictions(stage):
     settings, summary, _ = stage
     before = query(settings, "select * from gold.customer_predictions order by customer_id")
     again = run_ml_stage(settings, run_id="run-2", as_of=AS_OF, horizon_days=HORIZON)
     after = query(settings, "select * from gold.customer_predictions order by customer_id")
-    assert again.model_version == summary.model_version
+    assert again["model_version"] == summary["model_version"]
     assert len(after) == len(before)
     pd.testing.assert_frame_equal(after.drop(columns="run_id"), before.drop(columns="run_id"))
 
@@ -147,7 +189,7 @@ def test_a_later_run_judges_the_matured_predictions(stage):
     # the AS_OF predictions are untouched by the later run
     assert (
         len(query(settings, "select 1 from gold.customer_predictions where as_of_date = ?", [AS_OF]))
-        == summary.customers_scored
+        == summary["customers_scored"]
     )
 
 
@@ -155,8 +197,9 @@ def test_too_short_history_publishes_baselines_and_says_why(settings):
     as_of = date(2011, 9, 9)
     build_shop(settings, n_customers=400, start=as_of - timedelta(days=60), cutoffs=[as_of])
     summary = run_ml_stage(settings, run_id="young", as_of=as_of, horizon_days=90)
-    assert summary.status == "baseline_only"
-    assert "no labelled cutoff" in summary.reason
+    assert summary["status"] == "baseline_only"
+    assert "no labelled cutoff" in summary["verdict"]
+    assert summary["champion"] == "bgnbd"
     run = query(settings, "select * from gold.model_runs").iloc[0]
     assert run["status"] == "baseline_only"
     assert "no labelled cutoff" in run["reason"]
@@ -175,8 +218,25 @@ def test_too_short_history_publishes_baselines_and_says_why(settings):
 def test_too_few_labelled_customers_also_falls_back(settings):
     build_shop(settings, n_customers=60)
     summary = run_ml_stage(settings, run_id="small", as_of=AS_OF, horizon_days=HORIZON, n_backtests=0)
-    assert summary.status == "baseline_only"
-    assert "fewer than 200" in summary.reason
+    assert summary["status"] == "baseline_only"
+    assert "fewer than 200" in summary["verdict"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"as_of": "2011-09-09"}, TypeError, "as_of must be a datetime.date"),
+        ({"horizon_days": 0}, ValueError, "horizon_days must be at least 1"),
+        ({"horizon_days": 90.0}, TypeError, "horizon_days must be an integer"),
+        ({"n_training_cutoffs": 0}, ValueError, "n_training_cutoffs must be at least 1"),
+        ({"run_id": " "}, ValueError, "run_id must be a non-empty string"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_is_read(settings, arguments, error, message):
+    call = {"run_id": "x", "as_of": AS_OF, "horizon_days": HORIZON, **arguments}
+    with pytest.raises(error, match=message):
+        run_ml_stage(settings, **call)
+    assert not settings.warehouse.exists()
 
 
 def test_a_warehouse_without_features_is_a_clear_error(settings):

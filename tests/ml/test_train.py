@@ -103,3 +103,29 @@ def test_a_configuration_wins_on_validation_gini_and_near_ties_go_to_the_lower_r
     assert _select(candidates) == 0
     candidates[0]["valid"]["gini"] = 0.790
     assert _select(candidates) == 1
+
+
+def test_the_served_objective_is_the_best_on_backtest_means_and_tweedie_without_evidence():
+    from ml.train import choose_objective
+
+    summary = {
+        "xgb_tweedie": {"gini": 0.820, "rmse": 900.0},
+        "xgb_hurdle": {"gini": 0.830, "rmse": 1000.0},
+        "xgb_log1p": {"gini": 0.700, "rmse": 500.0},
+        "bgnbd": {"gini": 0.900, "rmse": 100.0},  # baselines are never candidates
+    }
+    assert choose_objective(summary) == "hurdle"
+    summary["xgb_tweedie"]["gini"] = 0.827  # within the tolerance of the best: the lower RMSE wins
+    assert choose_objective(summary) == "tweedie"
+    assert choose_objective({"naive": {"gini": 0.5, "rmse": 1.0}}) == "tweedie"
+    assert choose_objective({"xgb_hurdle": {"gini": float("nan"), "rmse": 1.0}}) == "tweedie"
+
+
+def test_revenue_models_are_monotone_in_past_spend_and_recency(fitted, frames):
+    x = matrix(frames[1])
+    richer, staler = x.copy(), x.copy()
+    richer[:, MODEL_FEATURES.index("revenue_365d")] *= 3
+    staler[:, MODEL_FEATURES.index("recency_days")] += 200
+    base = fitted.revenue.predict(x)
+    assert (fitted.revenue.predict(richer) >= base - 1e-9).all()
+    assert (fitted.revenue.predict(staler) <= base + 1e-9).all()

@@ -27,14 +27,15 @@ cutoff_windows as (
 
     select
         cutoff_date,
-        cast({{ dbt.dateadd('day', -29, 'cutoff_date') }} as date) as window_30d_start_date,
-        cast({{ dbt.dateadd('day', -89, 'cutoff_date') }} as date) as window_90d_start_date,
-        cast({{ dbt.dateadd('day', -179, 'cutoff_date') }} as date) as window_180d_start_date,
-        cast({{ dbt.dateadd('day', -364, 'cutoff_date') }} as date) as window_365d_start_date,
-        cast({{ dbt.dateadd('day', -90, 'cutoff_date') }} as date) as prior_90d_end_date,
+        -- per window of N days: its first day (c-N+1), and the first day of the N days before it (c-2N+1),
+        -- which its trend compares with
+        {% for days in [30, 90, 180, 365] -%}
+        cast({{ dbt.dateadd('day', 1 - days, 'cutoff_date') }} as date) as window_{{ days }}d_start_date,
+        cast({{ dbt.dateadd('day', 1 - 2 * days, 'cutoff_date') }} as date) as prior_{{ days }}d_start_date,
+        {% endfor -%}
         cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date) as label_end_date,
         cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date)
-        <= cast('{{ var("as_of") }}' as date) as is_label_covered
+        <= {{ as_of_date() }} as is_label_covered
 
     from cutoffs
 
@@ -70,16 +71,25 @@ activity_before_cutoffs as (
                 else 0
             end
         ) as orders_{{ days }}d,
-        {% endfor -%}
         sum(
             case
                 when
-                    activity_days.activity_date >= cutoff_windows.window_180d_start_date
-                    and activity_days.activity_date <= cutoff_windows.prior_90d_end_date
+                    activity_days.activity_date >= cutoff_windows.prior_{{ days }}d_start_date
+                    and activity_days.activity_date < cutoff_windows.window_{{ days }}d_start_date
                     then activity_days.net_revenue
                 else 0
             end
-        ) as revenue_prior_90d,
+        ) as revenue_prior_{{ days }}d,
+        sum(
+            case
+                when
+                    activity_days.activity_date >= cutoff_windows.prior_{{ days }}d_start_date
+                    and activity_days.activity_date < cutoff_windows.window_{{ days }}d_start_date
+                    then activity_days.orders
+                else 0
+            end
+        ) as orders_prior_{{ days }}d,
+        {% endfor -%}
         sum(activity_days.purchase_revenue) as purchase_revenue,
         sum(activity_days.returned_revenue) as returned_revenue,
         sum(activity_days.purchase_items) as purchase_items,
@@ -158,7 +168,10 @@ final as (
         {% for days in [30, 90, 180, 365] -%}
         cast(orders_{{ days }}d as integer) as orders_{{ days }}d,
         {% endfor -%}
-        cast(revenue_90d - revenue_prior_90d as decimal(18, 3)) as trend_revenue_90d,
+        {% for days in [30, 90, 180, 365] -%}
+        cast(revenue_{{ days }}d - revenue_prior_{{ days }}d as decimal(18, 3)) as trend_revenue_{{ days }}d,
+        cast(orders_{{ days }}d - orders_prior_{{ days }}d as integer) as trend_orders_{{ days }}d,
+        {% endfor -%}
         cast(
             monetary / ({{ dbt.datediff('first_seen_date', 'cutoff_date', 'day') }} + 1) as decimal(18, 3)
         ) as spend_per_day,

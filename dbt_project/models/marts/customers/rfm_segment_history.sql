@@ -19,7 +19,7 @@ activity_days as (
 
 run_dates as (
 
-    select cast('{{ var("as_of") }}' as date) as as_of_date
+    select {{ as_of_date() }} as as_of_date
 
 ),
 

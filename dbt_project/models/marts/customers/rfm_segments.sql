@@ -9,7 +9,7 @@ segment_history as (
 final as (
 
     select * from segment_history
-    where as_of_date = cast('{{ var("as_of") }}' as date)
+    where as_of_date = {{ as_of_date() }}
 
 )
 

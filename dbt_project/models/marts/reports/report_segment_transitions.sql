@@ -8,7 +8,7 @@ segment_history as (
 
 run_dates as (
 
-    select cast('{{ var("as_of") }}' as date) as as_of_date
+    select {{ as_of_date() }} as as_of_date
 
 ),
 
