@@ -30,7 +30,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: help setup sample run check test test-fast lint format dbt-build manifest airflow-init dashboard screenshots clean
+.PHONY: help setup sample run check test test-fast lint format dbt-build manifest airflow-init airflow dashboard screenshots clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,9 @@ manifest: $(MANIFEST) ## parse the dbt project (Cosmos renders the DAG from its 
 
 airflow-init: $(STAMP) ## create the local Airflow metadata DB (SQLite) and the warehouse pool
 	$(CLTV) airflow-init
+
+airflow: $(MANIFEST) ## a local Airflow (api-server, scheduler, dag-processor) on loopback: make airflow [PORT=8080]
+	$(BIN)/python -m cltv.local_airflow $(if $(PORT),--port $(PORT))
 
 sample: $(STAMP) ## generate sample invoice files: make sample ROWS=N LANDING=DIR FORMAT=csv|parquet
 	$(CLTV) sample --rows $(ROWS) --seed $(SEED) --format $(FORMAT) --out $(or $(LANDING),data/landing)
