@@ -14,6 +14,8 @@ LANDING ?=
 AS_OF ?=
 HORIZON ?= 90
 ROWS ?= 100000
+# make bench ROWS=N: the benchmark's default is 10 million lines, not the sample's 100,000
+BENCH_ROWS = $(if $(filter command line,$(origin ROWS)),$(ROWS),10000000)
 SEED ?= 42
 FORMAT ?= csv
 PYTEST_ARGS ?=
@@ -30,7 +32,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: help setup sample run check test test-fast lint format dbt-build manifest airflow-init airflow dashboard screenshots clean
+.PHONY: help setup sample run check test test-fast lint format dbt-build manifest airflow-init airflow bench bench-incremental dashboard screenshots clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +64,12 @@ run: $(STAMP) ## run the whole pipeline once: make run [LANDING=DIR] [AS_OF=YYYY
 
 check: $(STAMP) ## verify every Soda contract on the current warehouse: make check [AS_OF=YYYY-MM-DD]
 	$(BIN)/python -m cltv.quality --layer all $(if $(AS_OF),--as-of $(AS_OF))
+
+bench: $(MANIFEST) ## end-to-end benchmark, JSON report in bench/results/: make bench [ROWS=N] (default 10,000,000)
+	$(BIN)/python -m bench.run --rows $(BENCH_ROWS)
+
+bench-incremental: $(MANIFEST) ## add one month to the bench warehouse and time the refresh: make bench-incremental [ROWS=N]
+	$(BIN)/python -m bench.run --rows $(BENCH_ROWS) --incremental
 
 dashboard: $(STAMP) ## the marketers' dashboard on http://localhost:8501 (reads warehouse/serving/cltv.duckdb)
 	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(DASHBOARD_PORT) \
