@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from cltv.config import Settings
 from cltv.warehouse import connect
 
+LATEST_PREDICTIONS = "as_of_date = (select max(as_of_date) from gold.customer_predictions)"
 # (label, table, SQL expression counted); a table the run has not produced yet is reported as such.
 FIGURES = (
     ("bronze rows loaded", "bronze.raw_invoices", "count(*)"),
@@ -13,12 +16,29 @@ FIGURES = (
     ("customers", "silver.stg_bronze__invoice_lines", "count(distinct customer_id)"),
     ("first invoice", "silver.stg_bronze__invoice_lines", "min(invoice_date)"),
     ("last invoice", "silver.stg_bronze__invoice_lines", "max(invoice_date)"),
+    ("customer invoice lines", "gold.fct_invoices", "count(*)"),
+    ("segmented customers", "gold.rfm_segments", "count(*)"),
+    ("customers predicted", "gold.customer_predictions", f"count(*) filter (where {LATEST_PREDICTIONS})"),
+    (
+        "predicted revenue",
+        "gold.customer_predictions",
+        f"round(sum(predicted_revenue) filter (where {LATEST_PREDICTIONS}), 2)",
+    ),
+    ("model champion", "gold.model_runs", "arg_max(champion, as_of)"),
+    (
+        "failed quality checks",
+        "gold.dq_results",
+        "count(*) filter (where outcome in ('fail', 'error') "
+        "and run_id = (select arg_max(run_id, checked_at) from gold.dq_results))",
+    ),
 )
 
 
 def format_value(value: object) -> str:
     if value is None:
         return "-"
+    if isinstance(value, float | Decimal):
+        return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
@@ -39,7 +59,10 @@ def warehouse_summary(settings: Settings, seconds: float | None = None) -> str:
             )
             lines.append(f"  {label:<24} {format_value(value)}")
         built = sorted(t for t in tables if t.startswith(("silver.", "gold.")))
-    lines.append(f"  dbt tables and views     {len(built)}: {', '.join(built)}")
+    lines.append(f"  silver and gold tables   {len(built)}")
     if seconds is not None:
         lines.append(f"  pipeline run time        {seconds:,.0f} s")
+    serving = settings.serving_dir / "cltv.duckdb"
+    if serving.exists():
+        lines.append(f"Published for BI readers: {serving} (make dashboard to look at it)")
     return "\n".join(lines)

@@ -61,7 +61,7 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
         project_config=ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
             manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
-            env_vars={"CLTV_WAREHOUSE": str(settings.warehouse), "DO_NOT_TRACK": "1"},
+            env_vars={"CLTV_WAREHOUSE": str(settings.warehouse)},  # telemetry is off process-wide
         ),
         profile_config=ProfileConfig(
             profile_name="cltv", target_name="duckdb", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"

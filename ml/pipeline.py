@@ -180,7 +180,7 @@ def _read_backtests(
         folds.append(
             FoldData(
                 backtest,
-                load_labelled(con, labelled, horizon_days, limits.max_training_rows),
+                load_labelled(con, labelled, horizon_days, limits.max_backtest_rows),
                 load_labelled(con, [backtest.cutoff], horizon_days, limits.max_test_rows),
             )
         )

@@ -18,3 +18,20 @@ def test_summary_counts_what_exists_and_marks_what_does_not(settings: Settings):
     assert "bronze rows loaded       1,234" in text
     assert "silver invoice lines     -" in text
     assert "pipeline run time        12 s" in text
+
+
+def test_summary_reports_the_latest_predictions_and_the_publication(settings: Settings):
+    with connect(settings) as con:
+        con.execute(
+            "create schema gold; create table gold.customer_predictions as "
+            "select * from (values ('a', date '2011-08-31', 10.5), ('a', date '2011-09-30', 1200.25), "
+            "('b', date '2011-09-30', 100.0)) t(customer_id, as_of_date, predicted_revenue)"
+        )
+    (settings.serving_dir).mkdir(parents=True)
+    (settings.serving_dir / "cltv.duckdb").touch()
+
+    text = warehouse_summary(settings)
+
+    assert "customers predicted      2" in text
+    assert "predicted revenue        1,300.25" in text
+    assert f"Published for BI readers: {settings.serving_dir / 'cltv.duckdb'}" in text
