@@ -8,10 +8,12 @@ import pytest
 
 from cltv.config import Settings
 from cltv.warehouse import connect
-from tests.cltv.test_quality import invoice_rows, land
+from tests.cltv.test_quality import FUTURE_YEAR, invoice_rows, land
 from tests.dags.conftest import load_dagbag
 
 pytestmark = pytest.mark.slow
+
+LATER_STAGES = {"silver", "check_silver", "gold", "check_gold", "ml", "check_ml", "publish"}
 
 
 @pytest.fixture
@@ -99,26 +101,62 @@ def test_whole_dag_on_a_small_sample_publishes_segments_and_predictions(airflow_
     assert scalar(pipeline_env, predictions) == customers  # replaced, not appended
     assert read_manifest(pipeline_env)["run_id"] == rerun.run_id
 
-    # A vendor file with 5% negative prices stops the next run at the bronze gate: nothing after it runs,
-    # the check is recorded, and BI readers keep the last good publication.
-    land(pipeline_env, "vendor.csv", invoice_rows(1000, negative_price_share=0.05, year=report.end.year))
+    # Each bad delivery stops the next run at the bronze gate, at the named check: nothing after it runs and
+    # BI readers keep the last good publication. The operator then withdraws the load (README) and goes on.
+    year = report.end.year
+    faults = [
+        (
+            "negative_prices.csv",
+            invoice_rows(1000, negative_price_share=0.05, year=year),
+            "negative unit price share",
+        ),
+        (
+            "guests.csv",
+            invoice_rows(1000, missing_customer_share=0.6, year=year),
+            "missing customer id share",
+        ),
+        ("future.csv", invoice_rows(200, year=FUTURE_YEAR), "invoices dated after their load"),
+        ("pence.csv", invoice_rows(1000, unit_price=255.0, year=year), "median unit price of loaded lines"),
+    ]
+    for name, rows, check in faults:
+        land(pipeline_env, name, rows)
+        stops_at_bronze_gate(run_pipeline(as_of), pipeline_env, check, published_run=rerun.run_id)
+        withdraw(pipeline_env, name)
 
-    faulty = run_pipeline(as_of)
+    with connect(pipeline_env) as con:  # a warehouse rebuilt from a landing folder that lost half its lines
+        con.execute("delete from bronze.raw_invoices where _source_row % 2 = 0")
+    stops_at_bronze_gate(
+        run_pipeline(as_of), pipeline_env, "row count vs previous run", published_run=rerun.run_id
+    )
 
-    assert faulty.state == "failed"
-    states = {ti.task_id: ti.state for ti in faulty.get_task_instances()}
+
+def stops_at_bronze_gate(dag_run, settings: Settings, check: str, *, published_run: str) -> None:
+    from cltv.publish import open_serving, read_manifest
+
+    assert dag_run.state == "failed"
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert states["check_bronze"] == "failed"
-    assert {states[t] for t in states if t.split(".")[0] in {"silver", "gold", "ml", "publish"}} == {
-        "upstream_failed"
-    }
-    with connect(pipeline_env, read_only=True) as con:
-        outcome = con.execute(
-            "select outcome, measured_value from gold.dq_results "
-            "where run_id = ? and check_name = 'negative unit price share'",
-            [faulty.run_id],
+    downstream = {state for task_id, state in states.items() if task_id.split(".")[0] in LATER_STAGES}
+    assert downstream == {"upstream_failed"}
+    with connect(settings, read_only=True) as con:
+        outcomes = con.execute(
+            "select outcome from gold.dq_results where run_id = ? and check_name = ?", [dag_run.run_id, check]
         ).fetchall()
-    assert outcome == [("fail", 5.0)]
-    assert read_manifest(pipeline_env)["run_id"] == rerun.run_id
+    assert outcomes == [("fail",)], check
+    assert read_manifest(settings)["run_id"] == published_run
+    with open_serving(settings) as serving:
+        assert serving.execute("select run_id from gold.publication").fetchone()[0] == published_run
+
+
+def withdraw(settings: Settings, file_name: str) -> None:
+    """The README's procedure for a delivery that failed a gate: its rows leave bronze, its load withdrawn."""
+    (settings.landing_dir / file_name).unlink()
+    with connect(settings) as con:
+        (load_id,) = con.execute(
+            "select load_id from bronze.load_log where source_file = ? and status = 'loaded'", [file_name]
+        ).fetchone()
+        con.execute("delete from bronze.raw_invoices where _load_id = ?", [load_id])
+        con.execute("update bronze.load_log set status = 'withdrawn' where load_id = ?", [load_id])
 
 
 def test_a_bad_landing_file_fails_the_run_at_ingest(airflow_db, pipeline_env: Settings):
