@@ -46,6 +46,7 @@ from typing import Any
 import duckdb
 
 from cltv.config import Settings
+from cltv.fingerprint import base_tables
 from cltv.warehouse import connect, writer_lock
 
 log = logging.getLogger(__name__)
@@ -128,20 +129,12 @@ def literal(path: Path) -> str:
 
 def gold_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:
     """The base tables of the working warehouse's gold schema; fails clearly when there are none."""
-    rows = con.execute(
-        """
-        select table_name from information_schema.tables
-        where table_catalog = current_database() and table_schema = ? and table_type = 'BASE TABLE'
-        order by table_name
-        """,
-        [GOLD_SCHEMA],
-    ).fetchall()
-    if not rows:
+    names = base_tables(con, GOLD_SCHEMA)
+    if not names:
         raise PublishError(
             f"warehouse {settings.warehouse} has no tables in schema '{GOLD_SCHEMA}': "
             "run dbt (and the ML stage) before publishing"
         )
-    names = [name for (name,) in rows]
     if PUBLICATION_TABLE in names:
         raise PublishError(f"gold.{PUBLICATION_TABLE} is reserved for the publication's own record")
     return names

@@ -63,14 +63,14 @@ def test_a_restart_keeps_the_stored_secrets(tmp_path: Path):
 def test_an_operators_value_replaces_the_stored_one_and_is_quoted_in_the_url(tmp_path: Path):
     secrets_init.init_secrets(tmp_path, {})
     before = read_all(tmp_path)
-    password = "p@ss:w/rd%20#?"
+    awkward = "p@ss:w/rd%20#?"  # characters a database URL must quote
 
-    outcome = secrets_init.init_secrets(tmp_path, {"CLTV_POSTGRES_PASSWORD": password})
+    outcome = secrets_init.init_secrets(tmp_path, {"CLTV_POSTGRES_PASSWORD": awkward})
 
     after = read_all(tmp_path)
     assert outcome["postgres_password"] == "from CLTV_POSTGRES_PASSWORD"
-    assert after["postgres_password"] == password
-    assert make_url(after["sql_alchemy_conn"]).password == password
+    assert after["postgres_password"] == awkward
+    assert make_url(after["sql_alchemy_conn"]).password == awkward
     assert after["fernet_key"] == before["fernet_key"]
 
 
