@@ -61,10 +61,6 @@ def test_a_second_run_with_a_short_lock_timeout_is_refused_clearly(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,  # racy: it fails only when one run's read-only open meets the other's write
-    reason="until cltv.warehouse.connect(read_only=True) takes the lock: see test_lock_contention.py",
-)
 def test_two_runs_with_the_default_lock_timeout_both_wait_their_turn(
     site_from: Callable[[str], Site], reference: Reference
 ) -> None:

@@ -17,11 +17,6 @@ from cltv.warehouse import connect
 from tests.resilience.conftest import RUN_TIMEOUT_SECONDS, Site, driver_command
 
 BUSY_MESSAGE = "another cltv process is writing"
-READERS_TAKE_NO_LOCK = (
-    "cltv.warehouse.connect(read_only=True) takes no lock: a read-only open while another process "
-    "writes (or a write while a cltv reader has the file open) fails at once with DuckDB's "
-    "'IO Error: Could not set lock on file ... Conflicting lock is held', not WarehouseBusyError"
-)
 
 
 def run_stage_while_held(site: Site, stage: str, *, held_read_only: bool) -> subprocess.CompletedProcess[str]:
@@ -36,7 +31,6 @@ def run_stage_while_held(site: Site, stage: str, *, held_read_only: bool) -> sub
         )
 
 
-@pytest.mark.xfail(strict=True, reason=READERS_TAKE_NO_LOCK)
 @pytest.mark.parametrize(
     ("stage", "held_read_only", "after"),
     [
