@@ -10,18 +10,22 @@ writers. Each publish builds a new, self-contained publication aside, in
     parquet/<table>/data.parquet      the same tables as Parquet
     manifest.json                     run_id, as_of, published_at, tables with row counts and checksums
 
-and then makes it current with three atomic renames (each alone atomic, in this order):
+and then makes it current with one atomic rename, of the `current` link:
 
-    $CLTV_SERVING_DIR/cltv.duckdb     a hard link to the publication's file, renamed over the old one
-    $CLTV_SERVING_DIR/parquet         a symlink to the publication's `parquet/`, renamed over the old one
-    $CLTV_SERVING_DIR/manifest.json   a copy of the publication's manifest, renamed over the old one
+    $CLTV_SERVING_DIR/current         a symlink to `publications/<publication id>`, renamed over the old one
+    $CLTV_SERVING_DIR/cltv.duckdb     fixed symlinks through it: `current/cltv.duckdb`,
+    $CLTV_SERVING_DIR/parquet           `current/parquet` and `current/manifest.json` (made once)
+    $CLTV_SERVING_DIR/manifest.json
 
-Why renaming over a file that readers have open is safe (verified in tests/cltv/test_publish.py): on Linux a
-rename replaces the directory entry only. A reader that opened the old file keeps its inode, and its DuckDB
-lock is on that inode, so the publish is never blocked and the reader sees the old run until it closes; the
-next open sees the new file. A reader therefore sees one whole run, never a mix, provided it reads through one
-connection. DuckDB caches an open database per path inside a process: a reader that keeps any connection to
-the path open keeps getting the old file from that cache, so readers close between reads (`open_serving`).
+So the file, the Parquet folder and the manifest a reader opens always belong to one publication, even
+when a publish is killed at any instant (tested in tests/resilience/test_publish_kill.py).
+
+Why switching a publication that readers have open is safe (verified in tests/cltv/test_publish.py): a
+reader that opened the old file keeps its inode, and its DuckDB lock is on that inode, so the publish is
+never blocked and the reader sees the old run until it closes; the next open sees the new file. A reader
+therefore sees one whole run, never a mix, provided it reads through one connection. DuckDB caches an open
+database per path inside a process: a reader that keeps any connection to the path open keeps getting the
+old file from that cache, so readers close between reads (`open_serving`).
 
 Parquet readers that read several tables and need them from one run resolve the `parquet` symlink once (or
 take `parquet_dir` from the manifest) and read the versioned folder, which outlives the swap by
@@ -56,6 +60,7 @@ PUBLICATION_TABLE = "publication"
 STORAGE_VERSION = "v1.5.0"
 SERVING_FILE = "cltv.duckdb"
 PARQUET_LINK = "parquet"
+CURRENT_LINK = "current"
 MANIFEST_FILE = "manifest.json"
 PUBLICATIONS_DIR = "publications"
 DEFAULT_KEEP = 3
@@ -251,22 +256,25 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def swap_in(settings: Settings, directory: Path, manifest: dict[str, Any]) -> None:
-    """Make a built publication current: three renames, each atomic; the manifest last, announcing it."""
+def swap_in(settings: Settings, directory: Path) -> None:
+    """Make a built publication current: one atomic rename of the `current` link (module docstring)."""
     serving_dir = settings.serving_dir
-    link_name = serving_dir / f".{SERVING_FILE}.{directory.name}.tmp"
-    try:
-        os.link(directory / SERVING_FILE, link_name)  # same inode, no copy; the publication keeps its name
-    except OSError:  # a file system without hard links: a copy is as safe, only slower
-        shutil.copyfile(directory / SERVING_FILE, link_name)
-    os.replace(link_name, serving_path(settings))
-
-    symlink_name = serving_dir / f".{PARQUET_LINK}.{directory.name}.tmp"
-    os.symlink(Path(PUBLICATIONS_DIR) / directory.name / PARQUET_LINK, symlink_name)
-    os.replace(symlink_name, serving_dir / PARQUET_LINK)
-
-    write_json_atomically(serving_dir / MANIFEST_FILE, manifest)
+    temporary = serving_dir / f".{CURRENT_LINK}.{directory.name}.tmp"
+    os.symlink(Path(PUBLICATIONS_DIR) / directory.name, temporary)
+    os.replace(temporary, serving_dir / CURRENT_LINK)
+    for name in (SERVING_FILE, PARQUET_LINK, MANIFEST_FILE):
+        ensure_link(serving_dir / name, Path(CURRENT_LINK) / name)
     fsync_dir(serving_dir)
+
+
+def ensure_link(path: Path, target: Path) -> None:
+    """A fixed relative symlink, made once (it replaces a file of an older layout atomically)."""
+    if path.is_symlink() and os.readlink(path) == str(target):
+        return
+    temporary = path.with_name(f".{path.name}.link.tmp")
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, path)
 
 
 def is_complete(directory: Path) -> bool:
@@ -306,7 +314,7 @@ def publish(settings: Settings, *, run_id: str, as_of: date, keep: int | None = 
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)  # the current publication is untouched
             raise
-        swap_in(settings, directory, manifest)
+        swap_in(settings, directory)
         removed = prune_publications(settings, keep, current=directory)
     publication = Publication(
         publication_id=directory.name,
