@@ -24,18 +24,23 @@ atexit.register(shutil.rmtree, AIRFLOW_TEST_HOME, ignore_errors=True)
 os.environ.update(airflow_environment({**os.environ, "AIRFLOW_HOME": str(AIRFLOW_TEST_HOME)}))
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings whose warehouse, landing, serving and models folders live in this test's tmp dir."""
+def settings_in(root: Path) -> Settings:
+    """Settings whose warehouse, landing, serving and models folders live under `root`."""
     return Settings.from_env(
         {
-            "CLTV_WAREHOUSE": str(tmp_path / "warehouse" / "cltv.duckdb"),
-            "CLTV_LANDING_DIR": str(tmp_path / "landing"),
-            "CLTV_SERVING_DIR": str(tmp_path / "warehouse" / "serving"),
-            "CLTV_MODELS_DIR": str(tmp_path / "warehouse" / "models"),
+            "CLTV_WAREHOUSE": str(root / "warehouse" / "cltv.duckdb"),
+            "CLTV_LANDING_DIR": str(root / "landing"),
+            "CLTV_SERVING_DIR": str(root / "warehouse" / "serving"),
+            "CLTV_MODELS_DIR": str(root / "warehouse" / "models"),
             "CLTV_DUCKDB_MEMORY_LIMIT": "2GB",
         }
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose warehouse, landing, serving and models folders live in this test's tmp dir."""
+    return settings_in(tmp_path)
 
 
 @pytest.fixture(scope="session")

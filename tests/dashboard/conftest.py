@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from cltv.config import Settings
 from cltv.publish import publish
 from cltv.warehouse import connect
+from tests.conftest import settings_in
 
 AS_OF = date(2024, 12, 31)
 HORIZON = 90
@@ -246,18 +246,6 @@ def write_tiny_gold(settings: Settings) -> None:
         _create_gold(con)
         _insert_customers(con)
         _insert_history_and_model(con)
-
-
-def settings_in(root: Path) -> Settings:
-    return Settings.from_env(
-        {
-            "CLTV_WAREHOUSE": str(root / "warehouse" / "cltv.duckdb"),
-            "CLTV_LANDING_DIR": str(root / "landing"),
-            "CLTV_SERVING_DIR": str(root / "warehouse" / "serving"),
-            "CLTV_MODELS_DIR": str(root / "warehouse" / "models"),
-            "CLTV_DUCKDB_MEMORY_LIMIT": "2GB",
-        }
-    )
 
 
 @pytest.fixture(scope="module")

@@ -324,6 +324,15 @@ def check_model_quality(page, url: str, settings: Settings) -> None:
     assert charts(page) == 2  # metrics over runs, calibration
 
 
+def check_every_page(page, url: str, settings: Settings) -> None:
+    check_overview(page, url, settings)
+    check_segments(page, url, settings)
+    check_movement(page, url, settings)
+    check_customer(page, url, settings)
+    check_audience_download(page, url, settings)
+    check_model_quality(page, url, settings)
+
+
 def test_every_page_renders_downloads_match_and_a_new_publication_shows_without_restart(
     real_publication: RealPublication, streamlit_app: tuple[str, Path], page, screenshot_dir: Path
 ):
@@ -331,12 +340,7 @@ def test_every_page_renders_downloads_match_and_a_new_publication_shows_without_
     settings = real_publication.settings
     assert publication_row(settings)[0] == real_publication.first_run
 
-    check_overview(page, url, settings)
-    check_segments(page, url, settings)
-    check_movement(page, url, settings)
-    check_customer(page, url, settings)
-    check_audience_download(page, url, settings)
-    check_model_quality(page, url, settings)
+    check_every_page(page, url, settings)
 
     # A second run is published while the app runs; the same session sees it on its next read.
     open_page(page, url, "overview")
@@ -350,12 +354,7 @@ def test_every_page_renders_downloads_match_and_a_new_publication_shows_without_
     assert f"run {real_publication.second_run}" in sidebar_text(page)
     assert publication_row(settings)[0] == real_publication.second_run
 
-    check_overview(page, url, settings)
-    check_segments(page, url, settings)
-    check_movement(page, url, settings)
-    check_customer(page, url, settings)
-    check_audience_download(page, url, settings)
-    check_model_quality(page, url, settings)
+    check_every_page(page, url, settings)
     for name in PAGES:
         open_page(page, url, name)
         shot = save_screenshot(page, screenshot_dir, name)
