@@ -46,6 +46,8 @@ FEATURES: tuple[str, ...] = (
     "seasonal_share",
     "frequency_repeat_days",
     "recency_bgnbd_days",
+    "revenue_last_year_window",
+    "orders_last_year_window",
 )
 # BG/NBD's view of each customer, fitted on the same cutoff's features (no labels), is stacked as three
 # more features: XGBoost then starts from the probabilistic model and learns where it errs.
@@ -72,6 +74,8 @@ INCREASING: frozenset[str] = frozenset(
         "frequency_repeat_days",
         "bgnbd_expected_purchases",
         "bgnbd_clv",
+        "revenue_last_year_window",
+        "orders_last_year_window",
     }
 )
 DECREASING: frozenset[str] = frozenset({"recency_days"})

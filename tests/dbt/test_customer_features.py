@@ -21,7 +21,8 @@ FEATURE_COLUMNS = (
     "trend_revenue_180d, trend_orders_180d, trend_revenue_365d, trend_orders_365d, "
     "spend_per_day, basket_value_mean, basket_value_max, "
     "basket_items_mean, "
-    "distinct_products, return_rate, seasonal_share, frequency_repeat_days, recency_bgnbd_days, horizon_days"
+    "distinct_products, return_rate, seasonal_share, frequency_repeat_days, recency_bgnbd_days, "
+    "revenue_last_year_window, orders_last_year_window, horizon_days"
 )
 
 # Customer 1 buys on four days up to the 2011-03-31 cutoff (one line on the cutoff day itself), returns one
@@ -236,3 +237,39 @@ def test_real_data_features_for_six_cutoffs(settings, dbt_build, real_data, tmp_
     assert 4000 < customers[-1] < 4500
     # labels exist exactly where cutoff + 90 days <= 2011-12-09
     assert [r[2] > 0 for r in rows] == [True, True, True, True, False, False]
+
+
+# Customer 4's purchases around the season one year before the 2011-03-31 cutoff: (2010-03-31, 2010-06-29].
+LAST_YEAR_LINES = [
+    line("400", "4", "2010-03-31 10:00", quantity=1, unit_price=10.0),  # the window's eve: outside
+    line("401", "4", "2010-04-01 00:00", quantity=3, unit_price=10.0),  # first day: inside
+    line("C402", "4", "2010-05-02 10:00", quantity=-1, unit_price=5.0),  # a return inside: net, no order
+    line("403", "4", "2010-06-29 18:00", quantity=1, unit_price=7.0),  # last day: inside
+    line("404", "4", "2010-06-30 08:00", quantity=1, unit_price=1000.0),  # the day after: outside
+]
+
+
+def test_revenue_last_year_window_is_the_same_season_one_year_earlier(settings, dbt_build):
+    dbt_vars = {"as_of": "2011-06-30", "horizon_days": 90, "feature_cutoffs": ["2010-03-31", "2011-03-31"]}
+    write_bronze(settings, LINES + LAST_YEAR_LINES)
+    dbt_build(dbt_vars, command=BUILD, select=SELECT)
+    rows = features(settings)
+
+    # history starts 2010-03-31, so the window 2010-04-01 .. 2010-06-29 is observed at the 2011 cutoff
+    four = rows[("4", "2011-03-31")]
+    assert (four["revenue_last_year_window"], four["orders_last_year_window"]) == (Decimal("32.000"), 2)
+    assert (
+        rows[("1", "2011-03-31")]["revenue_last_year_window"],
+        rows[("1", "2011-03-31")]["orders_last_year_window"],
+    ) == (
+        Decimal("0.000"),
+        0,
+    )  # observed, and no purchase then: 0, not null
+    # at the 2010 cutoff the window would start in 2009, before the history: not observed, null
+    early = rows[("4", "2010-03-31")]
+    assert (early["revenue_last_year_window"], early["orders_last_year_window"]) == (None, None)
+
+    # a horizon longer than a year stops the window at the cutoff: it never reaches the label window
+    dbt_build({**dbt_vars, "horizon_days": 400, "as_of": "2012-06-30"}, command=("run",), select=SELECT)
+    longer = features(settings)[("4", "2011-03-31")]
+    assert longer["revenue_last_year_window"] == Decimal("1032.000")  # 2010-04-01 .. 2011-03-31

@@ -17,7 +17,7 @@ import pytest
 
 from cltv.config import Settings
 from cltv.warehouse import connect
-from ml.cutoffs import plan_cutoffs
+from ml.cutoffs import one_year_before, plan_cutoffs
 
 AS_OF = date(2011, 9, 9)
 HORIZON = 90
@@ -114,6 +114,21 @@ def features_at(invoices: pd.DataFrame, cutoff: date, horizon: int, as_of: date)
     ]
     prior_revenue = prior.groupby("customer_id")["revenue"].sum().reindex(out.index).fillna(0.0)
     out["trend_revenue_90d"] = out["revenue_90d"] - prior_revenue
+    year_before = one_year_before(cutoff)
+    last_year = past[
+        (past["invoice_date"] > year_before)
+        & (past["invoice_date"] <= year_before + timedelta(days=min(horizon, 365)))
+    ]
+    observed = invoices["invoice_date"].min() <= year_before + timedelta(days=1)
+    last_year_orders = last_year[~last_year["is_cancellation"]].groupby("customer_id")["invoice_no"].nunique()
+    out["revenue_last_year_window"] = (
+        last_year.groupby("customer_id")["revenue"].sum().reindex(out.index).fillna(0.0)
+        if observed
+        else np.nan
+    )
+    out["orders_last_year_window"] = (
+        last_year_orders.reindex(out.index).fillna(0).astype(float) if observed else np.nan
+    )
     out["spend_per_day"] = out["monetary"] / (out["tenure_days"] + 1)
     out["basket_value_mean"] = out["purchase_revenue"] / out["frequency"]
     out["basket_items_mean"] = out["items"] / out["frequency"]
@@ -159,6 +174,8 @@ def features_at(invoices: pd.DataFrame, cutoff: date, horizon: int, as_of: date)
         "seasonal_share",
         "frequency_repeat_days",
         "recency_bgnbd_days",
+        "revenue_last_year_window",
+        "orders_last_year_window",
         "horizon_days",
         "label_revenue",
         "label_orders",

@@ -1,11 +1,13 @@
 -- Incremental: a run (re)builds only its own cutoffs' rows and keeps the other cutoffs' rows, so training sets
 -- stacked over past cutoffs survive; delete+insert on cutoff_date replaces a cutoff that is built again.
+-- A new feature column is appended to an existing table: every run rebuilds all the cutoffs it reads, so
+-- older rows left null are never trained or scored on.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='cutoff_date',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 
@@ -23,6 +25,12 @@ cutoffs as (
 
 ),
 
+history as (
+
+    select min(activity_date) as history_start_date from activity_days
+
+),
+
 cutoff_windows as (
 
     select
@@ -35,9 +43,20 @@ cutoff_windows as (
         {% endfor -%}
         cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date) as label_end_date,
         cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date)
-        <= {{ as_of_date() }} as is_label_covered
+        <= {{ as_of_date() }} as is_label_covered,
+        -- the label window's season one year earlier: (c - 1 year, c - 1 year + H], never past the cutoff
+        cast({{ dbt.dateadd('year', -1, 'cutoff_date') }} as date) as last_year_window_after_date,
+        cast(
+            {{ dbt.dateadd('day', [var('horizon_days') | int, 365] | min, dbt.dateadd('year', -1, 'cutoff_date')) }}
+            as date
+        ) as last_year_window_end_date,
+        -- observed only when the warehouse's history reaches back to the window's first day
+        history.history_start_date
+        <= cast({{ dbt.dateadd('day', 1, dbt.dateadd('year', -1, 'cutoff_date')) }} as date)
+            as is_last_year_window_observed
 
     from cutoffs
+    cross join history
 
 ),
 
@@ -90,6 +109,17 @@ activity_before_cutoffs as (
             end
         ) as orders_prior_{{ days }}d,
         {% endfor -%}
+        {% for measure, name in [('net_revenue', 'revenue'), ('orders', 'orders')] -%}
+        sum(
+            case
+                when
+                    activity_days.activity_date > cutoff_windows.last_year_window_after_date
+                    and activity_days.activity_date <= cutoff_windows.last_year_window_end_date
+                    then activity_days.{{ measure }}
+                else 0
+            end
+        ) as {{ name }}_last_year_window,
+        {% endfor -%}
         sum(activity_days.purchase_revenue) as purchase_revenue,
         sum(activity_days.returned_revenue) as returned_revenue,
         sum(activity_days.purchase_items) as purchase_items,
@@ -137,6 +167,7 @@ features as (
         coalesce(activity_before_cutoffs.last_purchase_date, activity_before_cutoffs.last_activity_date)
             as last_seen_date,
         cutoff_windows.is_label_covered,
+        cutoff_windows.is_last_year_window_observed,
         activity_in_label_windows.label_revenue,
         activity_in_label_windows.label_orders
 
@@ -183,6 +214,11 @@ final as (
         cast(seasonal_purchase_revenue / nullif(purchase_revenue, 0) as double precision) as seasonal_share,
         cast(greatest(purchase_days - 1, 0) as integer) as frequency_repeat_days,
         cast({{ dbt.datediff('first_seen_date', 'last_seen_date', 'day') }} as integer) as recency_bgnbd_days,
+        cast(
+            case when is_last_year_window_observed then revenue_last_year_window end as decimal(18, 3)
+        ) as revenue_last_year_window,
+        cast(case when is_last_year_window_observed then orders_last_year_window end as integer)
+            as orders_last_year_window,
         cast({{ var('horizon_days') }} as integer) as horizon_days,
         cast(case when is_label_covered then coalesce(label_revenue, 0) end as decimal(18, 3)) as label_revenue,
         cast(case when is_label_covered then coalesce(label_orders, 0) end as integer) as label_orders
