@@ -82,6 +82,18 @@ def kept_columns(
     return tuple(name for (name,) in rows if name.lower() not in excluded)
 
 
+def row_hash_sum(con: duckdb.DuckDBPyConnection, relation: str, row: str = "t") -> tuple[int, int]:
+    """Rows of `relation` (aliased `t`) and the sum of DuckDB's hash() of `row` over them.
+
+    A sum does not depend on row order, so two tables with the same rows in any order agree. Both the
+    fingerprints here and the publication checksums of cltv.publish are this one computation.
+    """
+    rows, total = con.execute(
+        f"select count(*), coalesce(sum(hash({row})::hugeint), 0) from {relation} as t"
+    ).fetchone()
+    return int(rows), int(total)
+
+
 def table_fingerprint(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -92,12 +104,8 @@ def table_fingerprint(
     columns = kept_columns(con, schema, table, exclude_columns)
     row = "(" + ", ".join(quoted(c) for c in columns) + ")" if columns else "0"
     # One-column rows are wrapped in a struct so that hash() sees a row, never a bare value.
-    sql = (
-        f"select count(*), coalesce(sum(hash({{'r': {row}}})::hugeint), 0) "
-        f"from {quoted(schema)}.{quoted(table)}"
-    )
-    rows, content_hash = con.execute(sql).fetchone()
-    return TableFingerprint(int(rows), int(content_hash), columns)
+    rows, content_hash = row_hash_sum(con, f"{quoted(schema)}.{quoted(table)}", f"{{'r': {row}}}")
+    return TableFingerprint(rows, content_hash, columns)
 
 
 def schema_fingerprint(

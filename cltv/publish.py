@@ -50,7 +50,7 @@ from typing import Any
 import duckdb
 
 from cltv.config import Settings
-from cltv.fingerprint import base_tables
+from cltv.fingerprint import base_tables, quoted, row_hash_sum
 from cltv.warehouse import connect, writer_lock
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,6 @@ def publication_id(run_id: str, published_at: datetime) -> str:
     return f"{published_at:%Y%m%dT%H%M%S%fZ}_{safe_run[:80]}"
 
 
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -147,8 +143,7 @@ def gold_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]
 
 def table_checksum(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     """A content checksum that does not depend on row order (see CHECKSUM_METHOD)."""
-    (value,) = con.execute(f"select coalesce(sum(hash(t)::hugeint), 0) from {relation} as t").fetchone()
-    return str(value)
+    return str(row_hash_sum(con, relation)[1])
 
 
 def copy_table(con: duckdb.DuckDBPyConnection, name: str, parquet_file: Path) -> tuple[int, str]:
@@ -158,8 +153,8 @@ def copy_table(con: duckdb.DuckDBPyConnection, name: str, parquet_file: Path) ->
     con.execute(f"create table {target} as select * from {source}")
     parquet_file.parent.mkdir(parents=True)
     con.execute(f"copy {target} to {literal(parquet_file)} (format parquet, compression zstd)")
-    (rows,) = con.execute(f"select count(*) from {target}").fetchone()
-    return int(rows), table_checksum(con, target)
+    rows, checksum = row_hash_sum(con, target)
+    return rows, str(checksum)
 
 
 def write_publication_record(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> None:

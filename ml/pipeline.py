@@ -383,8 +383,9 @@ def _run_stage(
         del train
         model_version = f"xgb-{as_of:%Y%m%d}-h{horizon_days}-{model_digest(models)[:12]}"
         artifact_dir = settings.models_dir / model_version
+        # Nothing run-specific (no run id, no timestamp): a re-run of the same inputs rewrites the same
+        # files, so every gold.model_runs row of this model_version keeps a valid artifact_sha256.
         metrics_json = {
-            "run_id": run_id,
             "as_of": as_of,
             "horizon_days": horizon_days,
             "champion_rule": evaluate.__doc__.split("Champion rule: ")[1].split("\n\n")[0],

@@ -159,6 +159,13 @@ def test_rerunning_an_as_of_replaces_its_rows_with_identical_predictions(stage):
     assert again["model_version"] == summary["model_version"]
     assert len(after) == len(before)
     pd.testing.assert_frame_equal(after.drop(columns="run_id"), before.drop(columns="run_id"))
+    # the re-run rewrote the same artifacts: the first run's recorded hash still matches the files
+    manifest = Path(summary["artifact_path"]) / "manifest.json"
+    hashes = query(
+        settings, "select run_id, artifact_sha256 from gold.model_runs where run_id in ('run-1', 'run-2')"
+    )
+    assert set(hashes["artifact_sha256"]) == {hashlib.sha256(manifest.read_bytes()).hexdigest()}
+    assert len(hashes) == 2
 
 
 def test_a_later_run_judges_the_matured_predictions(stage):
