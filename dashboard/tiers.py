@@ -2,11 +2,11 @@
 
 The ML stage predicts a tier (none/low/mid/high) of the net revenue a customer will bring in the next
 `horizon_days`: none is no positive revenue, and low/mid/high split buyers at the tertiles of the positive
-training labels (`ml.train.tier_thresholds`). The thresholds live in the model's artifacts, not in gold,
-but they are reproducible from the serving file: the tertiles of the positive `label_revenue` of
-gold.customer_features at the run's training cutoffs (gold.model_runs.training_cutoffs). Exact while the
-ML stage trained on every labelled row (fewer than `MlLimits.max_training_rows`, 400,000), a close estimate
-when it sampled.
+training labels (`ml.train.tier_thresholds`). The ML stage records them in gold.model_runs
+(`tier_low_max`, `tier_mid_max`). A serving file published before those columns existed gets them rebuilt:
+the tertiles of the positive `label_revenue` of gold.customer_features at the run's training cutoffs
+(gold.model_runs.training_cutoffs), exact while the ML stage trained on every labelled row, a close
+estimate when it sampled.
 
 **Current tier** is the same tiering applied to what the customer did in the window that just closed: net
 revenue of the lines dated in (as_of - horizon_days, as_of], floored at 0 as the model's label is. So the
@@ -32,6 +32,9 @@ def tier_thresholds(con: duckdb.DuckDBPyConnection, run_id: str | None) -> tuple
     """(low max, mid max) of the run's tier classifier; None when the run had no labelled buyers."""
     if run_id is None:
         return None
+    stored = recorded_thresholds(con, run_id)
+    if stored is not None:
+        return stored
     low, high = con.execute(
         """
         with run as (
@@ -46,6 +49,25 @@ def tier_thresholds(con: duckdb.DuckDBPyConnection, run_id: str | None) -> tuple
         [run_id],
     ).fetchone()
     return None if low is None else (float(low), float(high))
+
+
+def recorded_thresholds(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[float, float] | None:
+    """The thresholds the ML stage stored with the run, or None when it stored none (or predates them)."""
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'gold' and table_name = 'model_runs'"
+        ).fetchall()
+    }
+    if not {"tier_low_max", "tier_mid_max"} <= columns:
+        return None
+    row = con.execute(
+        "select tier_low_max, tier_mid_max from gold.model_runs where run_id = ?", [run_id]
+    ).fetchone()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return (float(row[0]), float(row[1]))
 
 
 def tier_of(revenue: float, thresholds: tuple[float, float] | None) -> str | None:

@@ -71,9 +71,11 @@ create table if not exists gold.model_runs (
     training_cutoffs varchar, training_rows bigint, validation_cutoff date, backtest_cutoffs varchar,
     objective varchar, parameters varchar, features varchar, model_version varchar, artifact_path varchar,
     artifact_sha256 varchar, metric_summary varchar, beat_baselines boolean, customers_scored bigint,
-    champion varchar
+    champion varchar, tier_low_max double, tier_mid_max double
 );
 alter table gold.model_runs add column if not exists champion varchar;
+alter table gold.model_runs add column if not exists tier_low_max double;
+alter table gold.model_runs add column if not exists tier_mid_max double;
 create table if not exists gold.model_metrics (
     run_id varchar, as_of date, cutoff date, model varchar, metric varchar, value double
 );
@@ -443,6 +445,9 @@ def _run_stage(
         "beat_baselines": beat,
         "customers_scored": len(predictions),
         "champion": champion if models else ("bgnbd" if bgnbd.is_fitted else "naive"),
+        # the tier classifier's boundaries, so readers of gold tier amounts exactly as the model does
+        "tier_low_max": models.tiers.thresholds[0] if models else None,
+        "tier_mid_max": models.tiers.thresholds[1] if models else None,
     }
     metric_rows = [
         (run_id, as_of, cutoff, model, metric, float(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from cltv.config import Settings
@@ -47,3 +48,26 @@ def test_tier_of_an_amount(revenue: float, tier: str):
 
 def test_without_thresholds_only_none_is_known():
     assert (tier_of(0.0, None), tier_of(10.0, None)) == ("none", None)
+
+
+def test_thresholds_the_ml_stage_recorded_are_used_and_missing_ones_rebuilt():
+    con = duckdb.connect()
+    con.execute(
+        """
+        create schema gold;
+        create table gold.model_runs (
+            run_id varchar, horizon_days integer, training_cutoffs varchar,
+            tier_low_max double, tier_mid_max double
+        );
+        insert into gold.model_runs values
+            ('recorded', 90, '["2024-10-02"]', 12.5, 99.0),
+            ('unrecorded', 90, '["2024-10-02"]', null, null);
+        create table gold.customer_features (cutoff_date date, horizon_days integer, label_revenue double);
+        insert into gold.customer_features values
+            (date '2024-10-02', 90, 30), (date '2024-10-02', 90, 60), (date '2024-10-02', 90, 90),
+            (date '2024-10-02', 90, 0);
+        """
+    )
+    # recorded: exactly what the model used, not the tertiles of the labels (50, 70)
+    assert tier_thresholds(con, "recorded") == (12.5, 99.0)
+    assert tier_thresholds(con, "unrecorded") == (50.0, 70.0)

@@ -110,6 +110,7 @@ def test_artifacts_are_xgboost_json_with_metrics_features_and_a_checked_manifest
     features = json.loads((directory / "features.json").read_text())
     assert features["features"] == list(MODEL_FEATURES)
     assert len(features["tier_thresholds"]) == 2
+    assert [run["tier_low_max"], run["tier_mid_max"]] == features["tier_thresholds"]
 
 
 def test_the_summary_is_json_and_names_the_verdict(stage):
