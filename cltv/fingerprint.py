@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from cltv.sql import quoted
+
 VOLATILE_COLUMNS = frozenset(
     {
         "_loaded_at",
@@ -49,10 +51,6 @@ class TableFingerprint:
     rows: int
     content_hash: int
     columns: tuple[str, ...]
-
-
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def base_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:

@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from cltv.config import Settings
+from cltv.sql import literal, quoted
 from cltv.warehouse import connect
 
 log = logging.getLogger("cltv.ingest")
@@ -181,10 +182,6 @@ def map_columns(source_file: str, names: list[str]) -> tuple[dict[str, str], lis
     return mapping, extra
 
 
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def stage_relation(
     con: duckdb.DuckDBPyConnection, source_file: str, relation: str, sheet: str | None
 ) -> list[str]:
@@ -196,7 +193,7 @@ def stage_relation(
     names = [n for n in names if n != "_source_row"]
     mapping, extra = map_columns(source_file, names)
     columns = ", ".join(f"cast({quoted(mapping[c])} as varchar) as {c}_raw" for c in CANONICAL_COLUMNS)
-    sheet_sql = "null" if sheet is None else "'" + sheet.replace("'", "''") + "'"
+    sheet_sql = "null" if sheet is None else literal(sheet)
     con.execute(
         f"create or replace temp view staged as select {columns}, {sheet_sql}::varchar as _source_sheet, "
         f"_source_row, null::varchar as _read_error, null::varchar as _raw_line from {relation}"
@@ -219,8 +216,6 @@ from csv_rejects
 group by line
 """
 
-# Good lines are numbered 1..n in file order; each set-aside line before a good one shifts its number by
-# one. For the j-th set-aside line r_j, good lines numbered above r_j - j sit after it (an ASOF join).
 # Good lines are numbered 1..n in file order; each set-aside line before a good one shifts its number by
 # one. For the j-th set-aside line r_j, good lines numbered above r_j - j sit after it (an ASOF join).
 CSV_RENUMBER_SQL = """

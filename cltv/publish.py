@@ -50,7 +50,8 @@ from typing import Any
 import duckdb
 
 from cltv.config import Settings
-from cltv.fingerprint import base_tables, quoted, row_hash_sum
+from cltv.fingerprint import base_tables, row_hash_sum
+from cltv.sql import literal, quoted
 from cltv.warehouse import connect, writer_lock
 
 log = logging.getLogger(__name__)
@@ -122,10 +123,6 @@ def publication_id(run_id: str, published_at: datetime) -> str:
     """Sortable by time (retention relies on it) and naming the run; safe as a folder name."""
     safe_run = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._") or "run"
     return f"{published_at:%Y%m%dT%H%M%S%fZ}_{safe_run[:80]}"
-
-
-def literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def gold_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:
