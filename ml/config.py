@@ -114,10 +114,10 @@ class MlLimits:
     min_training_rows: int = 200  # fewer labelled customers than this: baselines only
     min_training_buyers: int = 30  # fewer buyers in the label windows than this: baselines only
     max_training_rows: int = 150_000  # more: a deterministic sample of customers (hash of the id)
-    max_backtest_rows: int = 50_000  # a backtest's model trains on at most this many rows (it only scores)
-    max_search_rows: int = 30_000  # the hyper-parameter search fits on at most this many rows
+    max_backtest_rows: int = 30_000  # a backtest's model trains on at most this many rows (it only scores)
+    max_search_rows: int = 20_000  # the hyper-parameter search fits on at most this many rows
     max_test_rows: int = 100_000  # a backtest's test cutoff is evaluated on at most this many customers
-    max_baseline_fit_rows: int = 50_000  # BG/NBD and Gamma-Gamma fit on at most this many customers
+    max_baseline_fit_rows: int = 20_000  # BG/NBD and Gamma-Gamma fit on at most this many customers
     score_batch_rows: int = 200_000  # scoring reads and predicts this many customers at a time
 
 
