@@ -76,38 +76,24 @@ activity_before_cutoffs as (
         avg(activity_days.days_since_previous_purchase) as ipt_mean_days,
         stddev_pop(activity_days.days_since_previous_purchase) as ipt_std_days,
         {% for days in [30, 90, 180, 365] -%}
+        {% for measure, name in [('net_revenue', 'revenue'), ('orders', 'orders')] -%}
         sum(
             case
                 when activity_days.activity_date >= cutoff_windows.window_{{ days }}d_start_date
-                    then activity_days.net_revenue
+                    then activity_days.{{ measure }}
                 else 0
             end
-        ) as revenue_{{ days }}d,
-        sum(
-            case
-                when activity_days.activity_date >= cutoff_windows.window_{{ days }}d_start_date
-                    then activity_days.orders
-                else 0
-            end
-        ) as orders_{{ days }}d,
+        ) as {{ name }}_{{ days }}d,
         sum(
             case
                 when
                     activity_days.activity_date >= cutoff_windows.prior_{{ days }}d_start_date
                     and activity_days.activity_date < cutoff_windows.window_{{ days }}d_start_date
-                    then activity_days.net_revenue
+                    then activity_days.{{ measure }}
                 else 0
             end
-        ) as revenue_prior_{{ days }}d,
-        sum(
-            case
-                when
-                    activity_days.activity_date >= cutoff_windows.prior_{{ days }}d_start_date
-                    and activity_days.activity_date < cutoff_windows.window_{{ days }}d_start_date
-                    then activity_days.orders
-                else 0
-            end
-        ) as orders_prior_{{ days }}d,
+        ) as {{ name }}_prior_{{ days }}d,
+        {% endfor -%}
         {% endfor -%}
         {% for measure, name in [('net_revenue', 'revenue'), ('orders', 'orders')] -%}
         sum(
