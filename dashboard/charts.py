@@ -12,20 +12,42 @@ MODEL_LABELS = {"xgboost": "XGBoost", "naive": "naive (last period)", "bgnbd": "
 
 
 def monthly_revenue(monthly: pd.DataFrame) -> alt.Chart:
+    """The shop's net revenue per month, with its customers and orders in the tooltip."""
+    return revenue_bars(
+        monthly,
+        "month_start_date",
+        money_format=",.0f",
+        height=280,
+        extra_tooltips=[
+            alt.Tooltip("customer_count:Q", title="customers"),
+            alt.Tooltip("order_count:Q", title="orders"),
+        ],
+    )
+
+
+def revenue_bars(
+    monthly: pd.DataFrame,
+    month_column: str,
+    *,
+    money_format: str,
+    height: int,
+    extra_tooltips: list[alt.Tooltip] | None = None,
+) -> alt.Chart:
+    """One bar of net revenue per month."""
+    month = f"yearmonth({month_column}):T"
     return (
         alt.Chart(monthly)
         .mark_bar()
         .encode(
-            x=alt.X("yearmonth(month_start_date):T", title="month"),
+            x=alt.X(month, title="month"),
             y=alt.Y("net_revenue:Q", title="net revenue"),
             tooltip=[
-                alt.Tooltip("yearmonth(month_start_date):T", title="month"),
-                alt.Tooltip("net_revenue:Q", format=",.0f"),
-                alt.Tooltip("customer_count:Q", title="customers"),
-                alt.Tooltip("order_count:Q", title="orders"),
+                alt.Tooltip(month, title="month"),
+                alt.Tooltip("net_revenue:Q", format=money_format),
+                *(extra_tooltips or []),
             ],
         )
-        .properties(height=280)
+        .properties(height=height)
     )
 
 
@@ -133,19 +155,8 @@ def revenue_by_tier(revenue: pd.DataFrame) -> alt.Chart:
 
 
 def customer_monthly_revenue(monthly: pd.DataFrame) -> alt.Chart:
-    return (
-        alt.Chart(monthly)
-        .mark_bar()
-        .encode(
-            x=alt.X("yearmonth(month):T", title="month"),
-            y=alt.Y("net_revenue:Q", title="net revenue"),
-            tooltip=[
-                alt.Tooltip("yearmonth(month):T", title="month"),
-                alt.Tooltip("net_revenue:Q", format=",.2f"),
-            ],
-        )
-        .properties(height=220)
-    )
+    """One customer's net revenue per month, to the cent."""
+    return revenue_bars(monthly, "month", money_format=",.2f", height=220)
 
 
 def drivers(drivers_frame: pd.DataFrame) -> alt.Chart:
