@@ -353,6 +353,7 @@ def test_every_gate_passes_on_the_dbt_and_ml_output(gold: Settings):
     assert {
         "bronze.raw_invoices",
         "silver.stg_bronze__invoice_lines",
+        "silver.int_invoice_lines_classified",
         "gold.fct_invoices",
         "gold.dim_customer",
         "gold.rfm_segments",
@@ -361,6 +362,27 @@ def test_every_gate_passes_on_the_dbt_and_ml_output(gold: Settings):
         "gold.report_customers",
     } <= datasets
     assert {outcome for outcome, _ in outcomes} <= {"pass", "warn"}
+
+
+@pytest.mark.slow
+def test_silver_lines_that_lost_their_customers_fail_the_silver_gate(gold: Settings):
+    error = damage_and_check(
+        gold, "silver", "update silver.int_invoice_lines_classified set customer_id = null"
+    )
+
+    assert failed_checks(error) == {"missing customer id share"}
+    assert "silver.int_invoice_lines_classified: missing customer id share (customer_id) = 100" in str(error)
+
+
+@pytest.mark.slow
+def test_silver_lines_loaded_twice_fail_the_silver_gate(gold: Settings):
+    error = damage_and_check(
+        gold,
+        "silver",
+        "insert into silver.int_invoice_lines_classified select * from silver.int_invoice_lines_classified",
+    )
+
+    assert "duplicate line share" in failed_checks(error)
 
 
 @pytest.mark.slow

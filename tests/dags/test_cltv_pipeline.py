@@ -11,6 +11,8 @@ import time
 import pytest
 
 from cltv.airflow_env import DAGS_FOLDER, WAREHOUSE_POOL, airflow_environment
+from cltv.config import Settings
+from cltv.dbt_runner import artifacts_dir
 from tests.dags.conftest import load_dagbag
 
 
@@ -92,6 +94,18 @@ def test_data_errors_are_not_retried_but_transient_ones_are(dag):
 def test_publish_and_gold_tell_downstream_dags_what_changed(dag):
     assert [a.uri for a in dag.get_task("publish").outlets] == ["cltv://warehouse/serving"]
     assert [a.uri for a in dag.get_task("gold.fct_invoices_model_build").outlets] == ["cltv://warehouse/gold"]
+
+
+def test_dbt_tasks_share_the_warehouses_dbt_target_and_write_no_per_task_artifacts(dag):
+    """What every dbt invocation skips: a full re-parse, manifest and run results, dataset registration."""
+    dbt_tasks = [t for t in dag.tasks if stage_of(t.task_id) in {"silver", "gold"}]
+    assert len(dbt_tasks) > 10
+    target = str(artifacts_dir(Settings.from_env()))
+    for task in dbt_tasks:
+        flags = task.dbt_cmd_flags
+        assert flags[flags.index("--target-path") + 1] == target, task.task_id
+        assert "--no-write-json" in flags, task.task_id
+        assert task.emit_datasets is False, task.task_id
 
 
 def test_default_params_are_valid(dag):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cltv.config import Settings
+from cltv.dbt_runner import artifacts_dir
 from cltv.warehouse import connect
 from tests.cltv.test_quality import FUTURE_YEAR, invoice_rows, land
 from tests.dags.conftest import load_dagbag
@@ -44,6 +45,24 @@ def stage_seconds(dag_run) -> dict[str, float]:
             seconds[stage] = seconds.get(stage, 0.0) + (ti.end_date - ti.start_date).total_seconds()
     print({stage: round(value, 1) for stage, value in seconds.items()})
     return seconds
+
+
+def asset_events(dag_run) -> dict[str, set[str]]:
+    """Asset URI -> the tasks of this run that recorded an event for it, from the metadata DB."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetModel.uri, AssetEvent.source_task_id)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetEvent.source_run_id == dag_run.run_id)
+        ).all()
+    events: dict[str, set[str]] = {}
+    for uri, task_id in rows:
+        events.setdefault(uri, set()).add(task_id)
+    return events
 
 
 def test_whole_dag_on_a_small_sample_publishes_segments_and_predictions(airflow_db, pipeline_env: Settings):
@@ -92,6 +111,15 @@ def test_whole_dag_on_a_small_sample_publishes_segments_and_predictions(airflow_
     assert read_manifest(pipeline_env)["run_id"] == dag_run.run_id
     with open_serving(pipeline_env) as serving:
         assert serving.execute("select count(*) from gold.customer_predictions").fetchone()[0] == customers
+    # Downstream DAGs hear of gold (from every gold model's task) and of the publication; Cosmos registers no
+    # dataset per dbt model (emit_datasets=False saves that work in every dbt task).
+    events = asset_events(dag_run)
+    assert set(events) == {"cltv://warehouse/gold", "cltv://warehouse/serving"}
+    assert "gold.fct_invoices_model_build" in events["cltv://warehouse/gold"]
+    assert events["cltv://warehouse/serving"] == {"publish"}
+    # The dbt tasks kept one parse state beside the warehouse, and wrote no run results per task.
+    assert (artifacts_dir(pipeline_env) / "partial_parse.msgpack").is_file()
+    assert not (artifacts_dir(pipeline_env) / "run_results.json").exists()
 
     rerun = run_pipeline(as_of)
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 
 from cltv.config import Settings
+from cltv.dbt_runner import DbtError
+from cltv.warehouse import connect
 from tests.dbt.conftest import line, query, write_bronze
 
 pytestmark = pytest.mark.slow
@@ -15,6 +17,7 @@ pytestmark = pytest.mark.slow
 SILVER = "+int_invoice_lines_excluded +fct_invoices"
 # only the tests whose every parent is built (eager selection would add tests of the marts downstream)
 BUILD = ("build", "--indirect-selection", "cautious")
+BUILDABLE = ("build", "--indirect-selection", "buildable")
 
 
 def test_cleaning_rules_one_by_one(settings: Settings, dbt_build):
@@ -104,3 +107,33 @@ def test_the_earliest_load_keeps_the_line(settings: Settings, dbt_build):
     assert query(settings, "select _load_id, exclusion_reason from silver.int_invoice_lines_excluded") == [
         ("load-a-later.csv", "duplicate")
     ]
+
+
+def gold_tables(settings: Settings) -> list[tuple]:
+    return query(settings, "select table_name from information_schema.tables where table_schema = 'gold'")
+
+
+def test_a_line_without_a_price_fails_silver_before_any_mart_is_built(settings: Settings, dbt_build):
+    """Silver's not-null tests run on the stored lines (int_invoice_lines_classified), not on the views."""
+    write_bronze(
+        settings,
+        [
+            line("536365", "17850", "2010-12-01 08:26:00"),
+            {**line("536366", "17850", "2010-12-01 08:27:00"), "unit_price": None},
+        ],
+    )
+
+    with pytest.raises(DbtError, match="not_null_int_invoice_lines_classified_unit_price: fail"):
+        dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SILVER)
+
+    assert gold_tables(settings) == []
+
+
+def test_a_line_whose_load_is_not_logged_fails_silver(settings: Settings, dbt_build):
+    write_bronze(settings, [line("536365", "17850", "2010-12-01 08:26:00")])
+    with connect(settings) as con:
+        con.execute("delete from bronze.load_log")
+
+    with pytest.raises(DbtError, match=r"relationships_int_invoice_lines_classified__load_id_[^:]*: fail"):
+        # as the DAG selects: a test of a model against a source runs with the model (and fails its task)
+        dbt_build({"as_of": "2010-12-31"}, command=BUILDABLE, select=SILVER)
