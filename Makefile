@@ -59,8 +59,8 @@ airflow: $(MANIFEST) ## a local Airflow (api-server, scheduler, dag-processor) o
 sample: $(STAMP) ## generate sample invoice files: make sample ROWS=N LANDING=DIR FORMAT=csv|parquet
 	$(CLTV) sample --rows $(ROWS) --seed $(SEED) --format $(FORMAT) --out $(or $(LANDING),data/landing)
 
-run: $(STAMP) ## run the whole pipeline once: make run [LANDING=DIR] [AS_OF=YYYY-MM-DD] [HORIZON=DAYS]
-	$(CLTV) run $(if $(LANDING),--landing $(LANDING)) $(if $(AS_OF),--as-of $(AS_OF)) --horizon $(HORIZON)
+run: $(STAMP) ## run the whole pipeline once: make run [LANDING=DIR] [AS_OF=YYYY-MM-DD] [HORIZON=DAYS] [FULL_REFRESH=1]
+	$(CLTV) run $(if $(LANDING),--landing $(LANDING)) $(if $(AS_OF),--as-of $(AS_OF)) --horizon $(HORIZON) $(if $(FULL_REFRESH),--full-refresh)
 
 check: $(STAMP) ## verify every Soda contract on the current warehouse: make check [AS_OF=YYYY-MM-DD]
 	$(BIN)/python -m cltv.quality --layer all $(if $(AS_OF),--as-of $(AS_OF))
