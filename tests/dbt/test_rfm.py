@@ -106,6 +106,10 @@ def test_history_reruns_replace_rows_and_transitions_count_moves(settings, dbt_b
     assert len(third["2011-03-31"]) == len(first["2011-03-31"]) + 1  # replaced, not appended
     assert query(settings, "select distinct as_of_date::varchar from gold.rfm_segments") == [("2011-03-31",)]
 
+    # A full refresh (after a bad load was withdrawn) rebuilds its date and keeps the history of the others.
+    dbt_build({"as_of": "2011-03-31"}, command=(*BUILD, "--full-refresh"), select=SELECT)
+    assert history(settings) == third
+
 
 def test_summary_adds_up_to_the_segments(settings, dbt_build):
     write_bronze(settings, LINES)

@@ -1,11 +1,14 @@
 -- Incremental: every run adds the RFM segments of its as_of date and keeps earlier dates' rows (the history that
 -- segment transitions are read from); delete+insert on as_of_date makes a re-run replace that date's rows.
+-- A full refresh (after withdrawing a bad load) rebuilds the run's own date and keeps the history: earlier
+-- dates are what marketing saw then, and no run could rebuild them all.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='as_of_date',
         on_schema_change='fail',
+        full_refresh=false,
     )
 }}
 
