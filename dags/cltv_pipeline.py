@@ -65,7 +65,7 @@ def freeze_heap(context: Any) -> None:
 
 
 def unfreeze_heap(context: Any, result: Any = None) -> None:
-    """Hand the frozen objects back to the collector once the dbt task is done."""
+    """Hand the frozen objects back to the collector once the dbt task is done, whether it passed or not."""
     gc.unfreeze()
 
 
@@ -116,6 +116,8 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
             "should_store_compiled_sql": False,
             "pre_execute": freeze_heap,
             "post_execute": unfreeze_heap,
+            "on_failure_callback": unfreeze_heap,
+            "on_retry_callback": unfreeze_heap,
             "retries": 1,
             "pool": WAREHOUSE_POOL,
             "outlets": outlets or [],
