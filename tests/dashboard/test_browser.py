@@ -190,8 +190,16 @@ def sidebar_text(page) -> str:
     return page.locator('[data-testid="stSidebar"]').inner_text()
 
 
-def charts(page) -> int:
-    return page.locator('[data-testid="stVegaLiteChart"]').count()
+def assert_charts(page, expected: int) -> None:
+    """The page shows exactly `expected` charts, all drawn.
+
+    Streamlit adds a chart's element after the script's other output: counting at once can see none, so
+    the count is awaited (it still fails when the page keeps showing another number).
+    """
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(expected, timeout=RENDER_MS)
+    wait_for_script(page)
 
 
 def save_screenshot(page, directory: Path, name: str) -> Path:
@@ -240,7 +248,7 @@ def check_overview(page, url: str, settings: Settings) -> None:
     assert metric(page, "Predicted revenue, next 90 days") == f"{predicted:,.0f}"
     assert metric(page, "Run date (as of)") == f"{as_of:%Y-%m-%d}"
     assert f"run {run_id}" in sidebar_text(page)
-    assert charts(page) == 1
+    assert_charts(page, 1)
 
 
 def check_segments(page, url: str, settings: Settings) -> None:
@@ -252,7 +260,7 @@ def check_segments(page, url: str, settings: Settings) -> None:
         [as_of],
     )
     assert page.get_by_text(f"{dates} as_of date(s) in gold.rfm_segment_history").count() == 1
-    assert charts(page) == 4  # customers and revenue by segment, heat map, history
+    assert_charts(page, 4)  # customers and revenue by segment, heat map, history
 
 
 def check_movement(page, url: str, settings: Settings) -> None:
@@ -269,7 +277,7 @@ def check_movement(page, url: str, settings: Settings) -> None:
     assert header[1:] == ["none", "low", "mid", "high"]
     assert [row[0] for row in rows] == ["none", "low", "mid", "high"]
     assert sum(int(cell) for row in rows for cell in row[1:]) == scored
-    assert charts(page) == 3
+    assert_charts(page, 3)
 
 
 def check_customer(page, url: str, settings: Settings) -> None:
@@ -286,7 +294,7 @@ def check_customer(page, url: str, settings: Settings) -> None:
     open_page(page, url, "customer")
     assert page.get_by_role("heading", name=f"Customer {customer_id}").count() == 1
     assert metric(page, "Segment") == segment
-    assert charts(page) == 2  # drivers, monthly revenue
+    assert_charts(page, 2)  # drivers, monthly revenue
 
 
 def check_audience_download(page, url: str, settings: Settings) -> None:
@@ -321,7 +329,7 @@ def check_model_quality(page, url: str, settings: Settings) -> None:
     verdict = page.locator('[data-testid="stAlertContainer"]').first.inner_text()
     assert run_id in verdict
     assert model_version in verdict
-    assert charts(page) == 2  # metrics over runs, calibration
+    assert_charts(page, 2)  # metrics over runs, calibration
 
 
 def check_every_page(page, url: str, settings: Settings) -> None:
