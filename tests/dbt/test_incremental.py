@@ -116,8 +116,8 @@ def test_incremental_builds_equal_a_full_refresh_on_the_real_files(tmp_path, set
 
 
 NOVEMBER, DECEMBER = "2011-11-30", "2011-12-09"
-# The incremental warehouse also keeps the earlier as_of's features, a full refresh only the run's own cutoffs,
-# so features are compared at the run's cutoff. The segment history survives a full refresh
+# The incremental warehouse also keeps the earlier as_of's features, a full refresh only the run's own
+# cutoffs, so features are compared at the run's cutoff. The segment history survives a full refresh
 # (full_refresh=false): it and the transitions read from it are compared whole.
 HISTORY_COLUMNS = {"gold.customer_features": "cutoff_date"}
 
