@@ -14,11 +14,6 @@ N_JOBS = 2  # the machine has two cores shared by everything else
 SINGLE_THREAD_ROWS = 100_000
 
 
-def threads_for(rows: int) -> int:
-    """XGBoost threads for a fit or prediction over `rows` rows."""
-    return 1 if rows < SINGLE_THREAD_ROWS else N_JOBS
-
-
 # Numeric columns of gold.customer_features the XGBoost models see (country is too sparse to help and
 # would tie a model to one shop's markets). Counts, money and days only: nothing from the label window.
 FEATURES: tuple[str, ...] = (

@@ -20,8 +20,10 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,7 @@ from ml.dataset import (
     matrix,
     table_exists,
 )
+from ml.parallel import parallel_calls
 from ml.score import PREDICTION_COLUMNS, score_batch
 from ml.train import FittedModels, choose_objective, fit_models, save_models, tier_codes
 
@@ -224,6 +227,19 @@ def backtest_fold(fold: FoldData, horizon_days: int, limits: MlLimits) -> dict[s
     return results
 
 
+def fit_final_baselines(
+    scoring_sample: pd.DataFrame, train: pd.DataFrame | None, horizon_days: int, limits: MlLimits
+) -> tuple[BgNbdBaseline, pd.DataFrame | None]:
+    """BG/NBD fitted for scoring, and the training rows with their BG/NBD features.
+
+    Neither needs a backtest's result, so the stage runs this beside the backtest folds.
+    """
+    bgnbd = BgNbdBaseline().fit(scoring_sample, limits.max_baseline_fit_rows)
+    if train is None:
+        return bgnbd, None
+    return bgnbd, with_bgnbd_features(train, horizon_days, limits.max_baseline_fit_rows)
+
+
 def with_served_objective(
     per_cutoff: dict[date, dict[str, dict[str, float]]], objective: str
 ) -> dict[date, dict[str, dict[str, float]]]:
@@ -365,20 +381,20 @@ def _run_stage(
         )
         bgnbd_sample = load_scoring(con, as_of, limits.max_baseline_fit_rows)
 
-    raw_per_cutoff = {fold.backtest.cutoff: backtest_fold(fold, horizon_days, limits) for fold in folds}
-    del folds
+    jobs: list[Callable[[], Any]] = [partial(backtest_fold, fold, horizon_days, limits) for fold in folds]
+    jobs.append(partial(fit_final_baselines, bgnbd_sample, train, horizon_days, limits))
+    *fold_results, (bgnbd, train) = parallel_calls(jobs)
+    raw_per_cutoff = {fold.backtest.cutoff: result for fold, result in zip(folds, fold_results, strict=True)}
+    del folds, bgnbd_sample
     objective = choose_objective(summarise(raw_per_cutoff))
     per_cutoff = with_served_objective(raw_per_cutoff, objective)
     summary = summarise(per_cutoff)
     beat = evaluate.beats_baselines(summary) if per_cutoff else None
     champion = evaluate.champion(summary) if per_cutoff else None
 
-    bgnbd = BgNbdBaseline().fit(bgnbd_sample, limits.max_baseline_fit_rows)
-    del bgnbd_sample
     models: FittedModels | None = None
     artifact_dir, artifact_sha = None, None
     if reason is None:
-        train = with_bgnbd_features(train, horizon_days, limits.max_baseline_fit_rows)
         models = fit_models(
             train, max_search_rows=limits.max_search_rows, objectives=(objective,), served=objective
         )

@@ -42,7 +42,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -65,9 +67,9 @@ from ml.config import (
     SEARCH_SPACE,
     TIERS,
     monotone_constraints,
-    threads_for,
 )
 from ml.dataset import matrix
+from ml.parallel import parallel_calls, parallel_map, threads_for
 
 log = logging.getLogger(__name__)
 
@@ -394,34 +396,43 @@ def fit_models(
     valid_rows = np.flatnonzero(valid)[_subsample(int(valid.sum()), max_search_rows)]
     x_fit, y_fit, x_valid, y_valid = x_all[fit_rows], y_all[fit_rows], x_all[valid_rows], y_all[valid_rows]
 
-    candidates: list[dict] = []
-    for objective in objectives:
-        for config_id, config in enumerate(SEARCH_SPACE):
-            model = fit_revenue(objective, config, x_fit, y_fit, x_valid, y_valid)
-            metrics = evaluate.regression_metrics(y_valid, model.predict(x_valid))
-            candidates.append(
-                {
-                    "objective": objective,
-                    "config_id": config_id,
-                    "config": config,
-                    "rounds": model.rounds,
-                    "scale": model.scale,
-                    "valid": {k: metrics[k] for k in ("gini", "spearman", "rmse", "rmsle")},
-                    "chosen": False,
-                }
-            )
-            log.info("candidate %s config %d: %s", objective, config_id, candidates[-1]["valid"])
+    def search(candidate: tuple[str, int]) -> dict:
+        objective, config_id = candidate
+        config = SEARCH_SPACE[config_id]
+        model = fit_revenue(objective, config, x_fit, y_fit, x_valid, y_valid)
+        metrics = evaluate.regression_metrics(y_valid, model.predict(x_valid))
+        result = {
+            "objective": objective,
+            "config_id": config_id,
+            "config": config,
+            "rounds": model.rounds,
+            "scale": model.scale,
+            "valid": {k: metrics[k] for k in ("gini", "spearman", "rmse", "rmsle")},
+            "chosen": False,
+        }
+        log.info("candidate %s config %d: %s", objective, config_id, result["valid"])
+        return result
 
-    by_objective = {}
+    grid = [(objective, config_id) for objective in objectives for config_id in range(len(SEARCH_SPACE))]
+    candidates = parallel_map(search, grid)
+    best = {}
     for objective in objectives:
         own = [c for c in candidates if c["objective"] == objective]
-        best = own[_select(own)]
-        best["chosen"] = True
-        by_objective[objective] = fit_revenue(
-            objective, best["config"], x_all, y_all, None, None, rounds=best["rounds"], scale=best["scale"]
-        )
-    served_config = by_objective[served].config
-    tiers = fit_tiers(served_config, x_fit, y_fit, x_valid, y_valid, tier_thresholds(y_all))
+        best[objective] = own[_select(own)]
+        best[objective]["chosen"] = True
+
+    def refit(objective: str) -> RevenueModel:
+        config, rounds, scale = best[objective]["config"], best[objective]["rounds"], best[objective]["scale"]
+        return fit_revenue(objective, config, x_all, y_all, None, None, rounds=rounds, scale=scale)
+
+    def tier_model() -> TierModel:
+        return fit_tiers(best[served]["config"], x_fit, y_fit, x_valid, y_valid, tier_thresholds(y_all))
+
+    # the refits and the tier classifier need only the search's choices: they run side by side too
+    jobs: list[Callable[[], RevenueModel | TierModel]] = [partial(refit, o) for o in objectives]
+    jobs.append(tier_model)
+    *refitted, tiers = parallel_calls(jobs)
+    by_objective = dict(zip(objectives, refitted, strict=True))
     return FittedModels(by_objective[served], tiers, by_objective, candidates, len(frame))
 
 

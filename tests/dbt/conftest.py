@@ -42,9 +42,11 @@ def write_bronze(
     lines: Iterable[Mapping[str, Any]],
     source_file: str = "test.csv",
     loaded_at: datetime = datetime(2020, 1, 1),
+    sheet: str | None = None,
 ) -> None:
-    """Append lines to `bronze.raw_invoices` as one load of `source_file`, logged in `bronze.load_log` as
-    `cltv.ingest` does (silver checks that every line traces back to its load)."""
+    """Append lines to `bronze.raw_invoices` as one load of `source_file` (rows of `sheet` for a workbook),
+    logged in `bronze.load_log` as `cltv.ingest` does (silver checks that every line traces back to its
+    load)."""
     load_id = f"load-{source_file}"
     rows = [
         (
@@ -53,7 +55,7 @@ def write_bronze(
             ln["customer_id"],
             ln["country"],
             source_file,
-            None,
+            sheet,
             row_number,
             load_id,
             loaded_at,

@@ -109,6 +109,22 @@ def test_the_earliest_load_keeps_the_line(settings: Settings, dbt_build):
     ]
 
 
+def test_a_copy_on_a_later_sheet_of_the_same_workbook_is_the_duplicate(settings: Settings, dbt_build):
+    kept = line("536365", "17850", "2010-12-01 08:26:00")
+    other = line("536366", "17850", "2010-12-01 08:28:00")
+    # one load, two sheets numbered from row 1 each: the row number alone does not identify a line
+    write_bronze(settings, [kept, other], "book.xlsx", sheet="2010")
+    write_bronze(settings, [kept, other, kept], "book.xlsx", sheet="2011")
+
+    dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SILVER)
+
+    assert query(
+        settings,
+        "select _source_sheet, _source_row, is_duplicate from silver.int_invoice_lines_classified "
+        "order by 1, 2",
+    ) == [("2010", 1, False), ("2010", 2, False), ("2011", 1, True), ("2011", 2, True), ("2011", 3, True)]
+
+
 def gold_tables(settings: Settings) -> list[tuple]:
     return query(settings, "select table_name from information_schema.tables where table_schema = 'gold'")
 

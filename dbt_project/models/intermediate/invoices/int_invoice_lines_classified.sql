@@ -4,7 +4,8 @@
 
 with
 
-invoice_lines as (
+-- materialized: read once, as the business key (an md5 over eight columns) is most of this model's cost
+invoice_lines as materialized (
 
     select * from {{ ref('stg_bronze__invoice_lines') }}
     where {{ is_new_load(ref('stg_bronze__invoice_lines')) }}
@@ -21,10 +22,23 @@ kept_earlier as (
 ),
 {% endif %}
 
-ranked as (
+repeated_keys as (
+
+    -- only lines whose key occurs more than once need ranking: a few percent, not every line
+    select invoice_line_id
+    from invoice_lines
+    group by invoice_line_id
+    having count(*) > 1
+
+),
+
+ranked_repeats as (
 
     select
-        *,
+        invoice_line_id,
+        _load_id,
+        _source_sheet,
+        _source_row,
         -- the first copy (earliest load, then file order) is kept; later copies are duplicates
         row_number() over (
             partition by invoice_line_id
@@ -32,23 +46,34 @@ ranked as (
         ) as copy_number
 
     from invoice_lines
+    where invoice_line_id in (select invoice_line_id from repeated_keys)
+
+),
+
+later_copies as (
+
+    select * from ranked_repeats
+    where copy_number > 1
 
 ),
 
 deduplicated as (
 
     select
-        ranked.*,
-        {% if is_incremental() %}
-        ranked.copy_number > 1 or kept_earlier.invoice_line_id is not null as is_duplicate
-        {% else %}
-        ranked.copy_number > 1 as is_duplicate
-        {% endif %}
+        invoice_lines.*,
+        later_copies.invoice_line_id is not null
+        {%- if is_incremental() %} or kept_earlier.invoice_line_id is not null{% endif %} as is_duplicate
 
-    from ranked
+    from invoice_lines
+    -- a line is identified by its load, sheet and row (the ingest numbers rows per file and sheet)
+    left join later_copies
+        on invoice_lines.invoice_line_id = later_copies.invoice_line_id
+        and invoice_lines._load_id = later_copies._load_id
+        and coalesce(invoice_lines._source_sheet, '') = coalesce(later_copies._source_sheet, '')
+        and invoice_lines._source_row = later_copies._source_row
     {% if is_incremental() %}
     left join kept_earlier
-        on ranked.invoice_line_id = kept_earlier.invoice_line_id
+        on invoice_lines.invoice_line_id = kept_earlier.invoice_line_id
     {% endif %}
 
 ),
