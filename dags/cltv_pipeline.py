@@ -56,17 +56,27 @@ def plan_value(key: str) -> str:
 
 
 def freeze_heap(context: Any) -> None:
-    """Keep what the task's process already holds out of the full garbage collection Cosmos runs after dbt.
+    """Keep what the task's process already holds out of the garbage collections the task triggers.
 
-    Cosmos calls `gc.collect()` after every dbt invocation; in `airflow dags test` (`cltv run`) the process
-    still holds every earlier task's objects, and walking them cost ~0.7 s per dbt task.
+    In `airflow dags test` (`cltv run`) one process runs every task and still holds every earlier task's
+    objects: Cosmos' `gc.collect()` after each dbt invocation walked them (~0.7 s per dbt task), and so did
+    the collections that the ML stage's many small objects (pandas, lifetimes' autograd) set off.
     """
     gc.freeze()
 
 
 def unfreeze_heap(context: Any, result: Any = None) -> None:
-    """Hand the frozen objects back to the collector once the dbt task is done, whether it passed or not."""
+    """Hand the frozen objects back to the collector once the task is done, whether it passed or not."""
     gc.unfreeze()
+
+
+# Every task runs with the heap it inherits frozen (see freeze_heap), and thaws it however it ends.
+FROZEN_HEAP: dict[str, Any] = {
+    "pre_execute": freeze_heap,
+    "post_execute": unfreeze_heap,
+    "on_failure_callback": unfreeze_heap,
+    "on_retry_callback": unfreeze_heap,
+}
 
 
 def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None = None) -> DbtTaskGroup:
@@ -114,10 +124,7 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
             "dbt_cmd_flags": ["--target-path", str(artifacts_dir(settings)), "--no-write-json"],
             # Compiled SQL is in the warehouse's dbt_target/ (see above), not in Cosmos' copy of the project.
             "should_store_compiled_sql": False,
-            "pre_execute": freeze_heap,
-            "post_execute": unfreeze_heap,
-            "on_failure_callback": unfreeze_heap,
-            "on_retry_callback": unfreeze_heap,
+            **FROZEN_HEAP,
             "retries": 1,
             "pool": WAREHOUSE_POOL,
             "outlets": outlets or [],
@@ -175,7 +182,7 @@ def cltv_pipeline() -> None:
 
         return plan_from_context(context, period=PERIOD)
 
-    @task(retries=0)
+    @task(retries=0, **FROZEN_HEAP)
     def ingest(plan: dict[str, Any]) -> dict[str, Any]:
         """Load new landing files into bronze; a bad file fails the run at once (a retry cannot fix it)."""
         from cltv.pipeline import run_ingest
@@ -183,7 +190,7 @@ def cltv_pipeline() -> None:
         return run_ingest(Settings.from_env(), plan)
 
     def quality_gate(layer: str):
-        @task(task_id=f"check_{layer}", retries=0)
+        @task(task_id=f"check_{layer}", retries=0, **FROZEN_HEAP)
         def check(plan: dict[str, Any]) -> dict[str, Any]:
             """Soda contracts of one layer: a failed check stops the run before anything is published."""
             from cltv.pipeline import run_quality_gate
@@ -192,14 +199,14 @@ def cltv_pipeline() -> None:
 
         return check
 
-    @task(retries=1, execution_timeout=timedelta(hours=2))
+    @task(retries=1, execution_timeout=timedelta(hours=2), **FROZEN_HEAP)
     def ml(plan: dict[str, Any]) -> dict[str, Any]:
         """Backtest, train and score the XGBoost models and the baselines; writes gold's ML tables."""
         from cltv.pipeline import run_ml
 
         return run_ml(Settings.from_env(), plan)
 
-    @task(outlets=[SERVING])
+    @task(outlets=[SERVING], **FROZEN_HEAP)
     def publish(plan: dict[str, Any]) -> dict[str, Any]:
         """Swap this run's gold in for BI readers; runs only when every gate before it passed."""
         from cltv.pipeline import run_publish

@@ -45,7 +45,12 @@ def in_worker(function: Callable[[T], R]) -> Callable[[T], R]:
     return run
 
 
-def parallel_map(function: Callable[[T], R], items: Iterable[T], workers: int = N_JOBS) -> list[R]:
+# Two fits per core at most: each is single-threaded, so three folds on two cores share them evenly (the
+# slowest finishes after ~1.5 fold-times) instead of the third waiting for a free core (2 fold-times).
+MAX_WORKERS = 2 * N_JOBS
+
+
+def parallel_map(function: Callable[[T], R], items: Iterable[T], workers: int = MAX_WORKERS) -> list[R]:
     """[function(item) for item in items], `workers` at a time, results in the items' order.
 
     Inside another parallel_map (a fold whose search would map its candidates) it runs sequentially: the
@@ -58,7 +63,7 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T], workers: int = 
         return list(pool.map(in_worker(function), items))
 
 
-def parallel_calls(jobs: Iterable[Callable[[], R]], workers: int = N_JOBS) -> list[R]:
+def parallel_calls(jobs: Iterable[Callable[[], R]], workers: int = MAX_WORKERS) -> list[R]:
     """Call each zero-argument job, `workers` at a time (as parallel_map); the results in the jobs' order."""
     return parallel_map(_call, jobs, workers)
 

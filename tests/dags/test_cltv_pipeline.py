@@ -106,10 +106,18 @@ def test_dbt_tasks_share_the_warehouses_dbt_target_and_write_no_per_task_artifac
         assert flags[flags.index("--target-path") + 1] == target, task.task_id
         assert "--no-write-json" in flags, task.task_id
         assert task.emit_datasets is False, task.task_id
-        # the heap frozen while dbt runs is handed back however the task ends
-        for callbacks in (task.on_failure_callback, task.on_retry_callback):
-            names = [c.__name__ for c in (callbacks if isinstance(callbacks, list) else [callbacks])]
-            assert names == ["unfreeze_heap"], task.task_id
+
+
+def test_every_task_after_the_plan_runs_with_the_heap_frozen_and_thaws_it_however_it_ends(dag):
+    def names(callbacks) -> list[str]:
+        return [c.__name__ for c in (callbacks if isinstance(callbacks, list) else [callbacks]) if c]
+
+    for task in dag.tasks:
+        if task.task_id == "plan_run":
+            continue
+        assert names(task._pre_execute_hook) == ["freeze_heap"], task.task_id
+        for callbacks in (task._post_execute_hook, task.on_failure_callback, task.on_retry_callback):
+            assert names(callbacks) == ["unfreeze_heap"], task.task_id
 
 
 def test_default_params_are_valid(dag):
