@@ -1,11 +1,11 @@
-"""Independent fits side by side, one per core, and how many threads each XGBoost call may use.
+"""Independent fits side by side on the machine's cores, and how many threads each XGBoost call may use.
 
 The ML stage is a few dozen small, independent fits (backtest folds, candidate configurations, BG/NBD per
 cutoff). XGBoost on 20,000-30,000 rows is fastest on one thread (OpenMP's synchronisation costs more than a
-second core saves), so the cores are used by running two fits at once instead. Threads, not processes:
-XGBoost (through ctypes) and numpy release the GIL while they compute, nothing is pickled, and no process
-holding DuckDB's and OpenMP's threads is forked. Every fit has its own seed and one thread, so the results do
-not depend on which fit runs where or first: the stage stays deterministic.
+second core saves), so the cores are used by running several single-threaded fits at once instead.
+Threads, not processes: XGBoost (through ctypes) and numpy release the GIL while they compute, nothing is
+pickled, and no process holding DuckDB's and OpenMP's threads is forked. Every fit has its own seed and one
+thread, so the results do not depend on which fit runs where or first: the stage stays deterministic.
 """
 
 from __future__ import annotations
