@@ -14,7 +14,7 @@ objective with the highest mean backtest Gini (within `GINI_TOLERANCE` of it, th
 the choice is made by out-of-time evidence on each run's own data, not fixed once on one file. Without
 any backtest (short history) it is `DEFAULT_OBJECTIVE`, tweedie, the textbook likelihood for this shape.
 On Online Retail (as_of 2011-09-09, H = 90, three backtests) hurdle and tweedie are close (mean Gini
-0.832 and 0.828, RMSE 1,217 and 1,247) and hurdle is served; log1p orders the many small customers well
+0.832 and 0.829, RMSE 1,162 and 1,164) and hurdle is served; log1p orders the many small customers well
 (best Spearman and RMSLE) but its amounts for big spenders are poor (Gini 0.810, RMSE 2,074). Which one
 wins changes with the data (tweedie won before the last-year-window features were added), which is why
 the choice is made per run. Choosing per fold on the single validation cutoff instead proved noisy, hence
@@ -28,7 +28,8 @@ on the same cutoff (stacking the probabilistic model: no labels are involved, so
 
 Validation. The latest training cutoff is the validation cutoff: models are fitted on the older cutoffs
 with early stopping on it, hyper-parameters (a handful of configs, `SEARCH_SPACE`) are chosen on it, then
-the regressor is refitted on every training cutoff with the chosen number of rounds. With a single labelled
+the regressor is refitted on every training cutoff with the chosen number of rounds times the growth in
+rows (`refit_growth`). With a single labelled
 cutoff, a fixed 20% of customers (by a hash of the id) is held out instead.
 
 Tiers. `none` (no net revenue), then `low`/`mid`/`high` split at the tertiles of the training labels among
@@ -367,6 +368,17 @@ def _select(candidates: list[dict]) -> int:
     return int(np.flatnonzero(equals)[np.argmin(np.where(np.isnan(rmse), np.inf, rmse)[equals])])
 
 
+def refit_growth(fit_rows: int, all_rows: int) -> float:
+    """How many more boosting rounds the refit on every training cutoff gets than early stopping chose.
+
+    Early stopping picks the rounds for the older cutoffs alone; the refit adds the validation cutoff's
+    rows, and the rounds a booster can use before it overfits grow with its data, so they grow in proportion
+    (~1.5 with three cutoffs). On Online Retail's backtests this kept the mean Gini (0.832) and lowered
+    the mean RMSE from 1,217 to 1,162; keeping the early-stopped rounds left the refit under-fitted.
+    """
+    return all_rows / fit_rows if fit_rows > 0 else 1.0
+
+
 def choose_objective(summary: dict[str, dict[str, float]], objectives: tuple[str, ...] = OBJECTIVES) -> str:
     """The objective to serve from backtest means ({model: {metric: mean}}, models `xgb_<objective>`):
     highest Gini, and within GINI_TOLERANCE of it the lowest RMSE; DEFAULT_OBJECTIVE without evidence."""
@@ -421,8 +433,11 @@ def fit_models(
         best[objective] = own[_select(own)]
         best[objective]["chosen"] = True
 
+    growth = refit_growth(int((~valid).sum()), len(frame))
+
     def refit(objective: str) -> RevenueModel:
-        config, rounds, scale = best[objective]["config"], best[objective]["rounds"], best[objective]["scale"]
+        config, scale = best[objective]["config"], best[objective]["scale"]
+        rounds = {part: max(1, round(n * growth)) for part, n in best[objective]["rounds"].items()}
         return fit_revenue(objective, config, x_all, y_all, None, None, rounds=rounds, scale=scale)
 
     def tier_model() -> TierModel:

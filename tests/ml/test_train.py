@@ -10,7 +10,15 @@ from ml import evaluate
 from ml.baselines import with_bgnbd_features
 from ml.config import LABEL, MODEL_FEATURES
 from ml.dataset import _typed, matrix
-from ml.train import fit_models, load_models, save_models, tier_codes, tier_thresholds, validation_mask
+from ml.train import (
+    fit_models,
+    load_models,
+    refit_growth,
+    save_models,
+    tier_codes,
+    tier_thresholds,
+    validation_mask,
+)
 from tests.ml.conftest import features_at, simulate_invoices
 
 AS_OF = date(2011, 9, 9)
@@ -62,6 +70,18 @@ def test_search_chooses_on_validation_and_the_model_ranks_customers(fitted, fram
     latest = train[train["cutoff_date"] == max(CUTOFFS)]
     assert evaluate.normalized_gini(latest[LABEL], fitted.predict(latest)) > 0.5
     assert set(fitted.by_objective) == {"tweedie", "hurdle", "log1p"}
+
+
+def test_the_refit_on_every_cutoff_gets_rounds_in_proportion_to_its_rows(fitted, frames):
+    train = frames[0]
+    older = int((train["cutoff_date"] < max(CUTOFFS)).sum())
+    growth = refit_growth(older, len(train))
+    assert growth == pytest.approx(len(train) / older)
+    assert growth > 1
+    for objective, model in fitted.by_objective.items():
+        chosen = next(c for c in fitted.search if c["chosen"] and c["objective"] == objective)
+        assert model.rounds == {part: max(1, round(n * growth)) for part, n in chosen["rounds"].items()}
+    assert refit_growth(0, 10) == 1.0
 
 
 def test_tier_probabilities_are_calibrated_distributions(fitted, frames):
