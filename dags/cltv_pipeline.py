@@ -70,7 +70,8 @@ def unfreeze_heap(context: Any, result: Any = None) -> None:
     gc.unfreeze()
 
 
-# Every task runs with the heap it inherits frozen (see freeze_heap), and thaws it however it ends.
+# Every task after plan_run runs with the heap it inherits frozen (see freeze_heap) and thaws it however it
+# ends (plan_run is the first task: there is nothing before it to freeze).
 FROZEN_HEAP: dict[str, Any] = {
     "pre_execute": freeze_heap,
     "post_execute": unfreeze_heap,
