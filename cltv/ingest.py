@@ -11,6 +11,10 @@
   CSV lines with the wrong number of fields (DuckDB's `store_rejects`) go to `bronze.rejected_rows` with
   the reason and the raw line or values; rows in file = loaded + rejected. A file with more than
   `CLTV_MAX_REJECT_SHARE` rejects loads no rows; its rejects are kept for diagnosis.
+- Files load side by side, one transaction each on its own cursor, as many at once as DuckDB has threads
+  (the CSV reader numbers rows in file order, so it reads one file on one thread). A file's `_loaded_at` is
+  the ingest's start plus its position in the landing folder's sorted listing, in microseconds: it decides
+  which copy of a repeated line silver keeps, so it must not depend on which file finished first.
 - One transaction per file: a run killed mid-file leaves nothing of that file behind. A file that cannot
   be read at all (a corrupt XLSX, a CSV DuckDB cannot parse) is rolled back and logged as failed; the
   other files still load, and `ingest_landing` raises at the end naming every failed file.
@@ -23,14 +27,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from cltv.config import Settings
+from cltv.parallel import parallel_map
 from cltv.sql import literal, quoted
 from cltv.warehouse import connect
 
@@ -124,6 +132,16 @@ class FileLoad:
     rows_loaded: int
     rows_rejected: int
     message: str
+
+
+@dataclass(frozen=True)
+class PlannedLoad:
+    """A landing file this run loads: its name in bronze, the sha256 of its bytes and its `_loaded_at`."""
+
+    path: Path
+    source_file: str
+    sha256: str
+    loaded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -309,6 +327,7 @@ def load_staged(
     load_id: str,
     source_file: str,
     max_reject_share: float,
+    loaded_at: datetime,
     is_csv: bool = False,
 ) -> tuple[int, int, str | None]:
     """Parse `staged` and write its rows; return (loaded, rejected, failure message or None)."""
@@ -339,9 +358,9 @@ def load_staged(
         )
     con.execute(
         "insert into bronze.raw_invoices select invoice_no_raw, stock_code_raw, description_raw, quantity, "
-        "invoice_date, unit_price, customer_id_raw, country_raw, ?, _source_sheet, _source_row, ?, "
-        "now()::timestamp from parsed where reason is null",
-        [source_file, load_id],
+        "invoice_date, unit_price, customer_id_raw, country_raw, ?, _source_sheet, _source_row, ?, ? "
+        "from parsed where reason is null",
+        [source_file, load_id, loaded_at],
     )
     return total - rejected, rejected, None
 
@@ -354,9 +373,10 @@ def already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
 
 
 def load_rows(
-    con: duckdb.DuckDBPyConnection, path: Path, source_file: str, load_id: str, max_reject_share: float
+    con: duckdb.DuckDBPyConnection, planned: PlannedLoad, load_id: str, max_reject_share: float
 ) -> tuple[int, int, list[str], str | None]:
     """Write one file's rows and rejects; return (loaded, rejected, ignored columns, failure or None)."""
+    path, source_file = planned.path, planned.source_file
     if path.stat().st_size == 0:
         return 0, 0, [], f"{source_file}: empty file (no header, no rows)"
     fmt = FORMATS[path.suffix.lower()]
@@ -367,6 +387,7 @@ def load_rows(
             load_id=load_id,
             source_file=source_file,
             max_reject_share=max_reject_share,
+            loaded_at=planned.loaded_at,
             is_csv=fmt == "csv",
         )
         return loaded, rejected, extra, failure
@@ -378,7 +399,11 @@ def load_rows(
             name for name in stage_relation(con, source_file, "sheet_rows", sheet=sheet) if name not in extra
         ]
         sheet_loaded, sheet_rejected, failure = load_staged(
-            con, load_id=load_id, source_file=source_file, max_reject_share=max_reject_share
+            con,
+            load_id=load_id,
+            source_file=source_file,
+            max_reject_share=max_reject_share,
+            loaded_at=planned.loaded_at,
         )
         con.unregister("sheet_rows")
         loaded, rejected = loaded + sheet_loaded, rejected + sheet_rejected
@@ -388,26 +413,21 @@ def load_rows(
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, landing_dir: Path, run_id: str, max_reject_share: float
-) -> FileLoad | None:
-    """Load one file in one transaction; None when its bytes were loaded before.
+    con: duckdb.DuckDBPyConnection, planned: PlannedLoad, run_id: str, max_reject_share: float
+) -> FileLoad:
+    """Load one file in one transaction.
 
     A file that cannot be read (missing column, corrupt bytes) is rolled back and logged as failed, so
     that one bad file neither stops the others nor leaves the connection in an aborted transaction.
     """
-    source_file = str(path.relative_to(landing_dir))
-    sha = file_sha256(path)
-    previous = already_loaded(con, sha)
-    if previous is not None:
-        log.info("skip %s: same content already loaded as %s", source_file, previous)
-        return None
+    path, source_file, sha = planned.path, planned.source_file, planned.sha256
     fmt = FORMATS[path.suffix.lower()]
     load_id = f"{sha[:16]}-{hashlib.sha256(run_id.encode()).hexdigest()[:8]}"
     started = time.monotonic()
     con.execute("begin transaction")
     try:
         con.execute("delete from bronze.rejected_rows where load_id = ?", [load_id])
-        loaded, rejected, extra, failure = load_rows(con, path, source_file, load_id, max_reject_share)
+        loaded, rejected, extra, failure = load_rows(con, planned, load_id, max_reject_share)
     except Exception as error:
         con.execute("rollback")
         con.execute("begin transaction")
@@ -466,21 +486,74 @@ def landing_files(landing_dir: Path) -> list[Path]:
     return files
 
 
+def plan_loads(
+    con: duckdb.DuckDBPyConnection, files: Sequence[Path], landing_dir: Path, workers: int
+) -> tuple[list[PlannedLoad], int]:
+    """The files to load, in listing order, and how many are skipped because their bytes were loaded before.
+
+    Bytes seen twice in one landing folder load once (the first name in the listing), as they would one
+    file after another.
+    """
+    hashes = parallel_map(file_sha256, files, workers, name="cltv-ingest")
+    (started_at,) = con.execute("select now()::timestamp").fetchone()
+    planned: list[PlannedLoad] = []
+    seen: dict[str, str] = {}
+    for position, (path, sha) in enumerate(zip(files, hashes, strict=True)):
+        source_file = str(path.relative_to(landing_dir))
+        previous = already_loaded(con, sha) or seen.get(sha)
+        if previous is not None:
+            log.info("skip %s: same content already loaded as %s", source_file, previous)
+            continue
+        seen[sha] = source_file
+        planned.append(PlannedLoad(path, source_file, sha, started_at + timedelta(microseconds=position)))
+    return planned, len(files) - len(planned)
+
+
+def load_files(
+    con: duckdb.DuckDBPyConnection,
+    planned: Sequence[PlannedLoad],
+    *,
+    run_id: str,
+    max_reject_share: float,
+    workers: int,
+) -> list[FileLoad]:
+    """Load the planned files side by side, each thread on its own cursor (a cursor is not thread-safe)."""
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+    lock = threading.Lock()
+
+    def load(item: PlannedLoad) -> FileLoad:
+        if not hasattr(local, "cursor"):
+            local.cursor = con.cursor()
+            with lock:
+                cursors.append(local.cursor)
+        return load_file(local.cursor, item, run_id, max_reject_share)
+
+    try:
+        return parallel_map(load, planned, workers, name="cltv-ingest")
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def ingest_workers(con: duckdb.DuckDBPyConnection) -> int:
+    """Files loaded at once: DuckDB's thread count (CLTV_DUCKDB_THREADS, or every core)."""
+    (threads,) = con.execute("select current_setting('threads')").fetchone()
+    return max(1, int(threads))
+
+
 def ingest_landing(settings: Settings, *, run_id: str, landing_dir: Path | None = None) -> IngestSummary:
     """Load every new file of the landing folder; raise `IngestError` naming each file that failed."""
     landing_dir = (landing_dir or settings.landing_dir).resolve()
     if not landing_dir.is_dir():
         raise IngestError(f"landing folder {landing_dir} does not exist")
-    loads: list[FileLoad] = []
-    skipped = 0
     with connect(settings) as con:
         ensure_bronze_schema(con)
-        for path in landing_files(landing_dir):
-            result = load_file(con, path, landing_dir, run_id, settings.max_reject_share)
-            if result is None:
-                skipped += 1
-            else:
-                loads.append(result)
+        workers = ingest_workers(con)
+        planned, skipped = plan_loads(con, landing_files(landing_dir), landing_dir, workers)
+        loads = load_files(
+            con, planned, run_id=run_id, max_reject_share=settings.max_reject_share, workers=workers
+        )
     summary = IngestSummary(
         run_id=run_id,
         files=loads,

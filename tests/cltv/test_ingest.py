@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from cltv.config import Settings
 from cltv.ingest import IngestError, ingest_landing
 from cltv.sample import COLUMNS
 from cltv.warehouse import connect
+from tests.conftest import settings_in
 
 HEADER = COLUMNS  # the Online Retail layout, as the sample generator writes it
 
@@ -233,6 +235,54 @@ def test_an_unreadable_file_fails_alone_and_is_retried_once_fixed(settings: Sett
         ("a_broken.csv", 3),
         ("b_good.csv", 5),
     ]
+
+
+def write_listing(landing: Path) -> None:
+    """Five files in two folders, one of them the same bytes as another."""
+    write_csv(landing / "a.csv", [good_row(i) for i in range(0, 40)])
+    write_csv(landing / "b" / "c.csv", [good_row(i) for i in range(40, 90)])
+    write_csv(landing / "b" / "d.csv", [good_row(i) for i in range(90, 95)])
+    shutil.copy(landing / "a.csv", landing / "e_same_bytes_as_a.csv")
+    write_csv(landing / "f.csv", [good_row(i) for i in range(95, 130)])
+
+
+LOAD_ORDER_SQL = """
+select _source_file, count(*), count(distinct _loaded_at),
+       date_diff('microsecond', (select min(_loaded_at) from bronze.raw_invoices), min(_loaded_at))
+from bronze.raw_invoices group by _source_file order by min(_loaded_at)
+"""
+
+
+def test_files_loaded_side_by_side_are_ordered_by_their_place_in_the_listing(settings: Settings):
+    # silver keeps the copy of a repeated line with the earliest _loaded_at: that must not depend on
+    # which file's transaction started first, so each file gets the run's start + its position in µs
+    write_listing(settings.landing_dir)
+    summary = ingest_landing(settings, run_id="r")
+
+    assert (summary.rows_loaded, summary.files_skipped) == (130, 1)
+    assert [f.source_file for f in summary.files] == ["a.csv", "b/c.csv", "b/d.csv", "f.csv"]
+    assert rows_of(settings, LOAD_ORDER_SQL) == [
+        ("a.csv", 40, 1, 0),
+        ("b/c.csv", 50, 1, 1),
+        ("b/d.csv", 5, 1, 2),
+        ("f.csv", 35, 1, 4),  # position 3 is the skipped copy of a.csv
+    ]
+
+
+def test_one_thread_or_several_load_the_same_bronze(tmp_path: Path):
+    def bronze_with(threads: int) -> list[tuple]:
+        settings = replace(settings_in(tmp_path / f"threads-{threads}"), duckdb_threads=threads)
+        write_listing(settings.landing_dir)
+        ingest_landing(settings, run_id="r")
+        with connect(settings, read_only=True) as con:
+            assert con.execute("select current_setting('threads')").fetchone() == (threads,)
+            offset = "date_diff('microsecond', min(_loaded_at) over (), _loaded_at)"
+            return con.execute(
+                f"select * exclude (_loaded_at), {offset} from bronze.raw_invoices "
+                "order by _source_file, _source_row"
+            ).fetchall()
+
+    assert bronze_with(1) == bronze_with(3)
 
 
 def test_a_missing_column_in_one_file_does_not_stop_the_others(settings: Settings):
