@@ -84,8 +84,10 @@ def monotone_constraints(features: tuple[str, ...] = MODEL_FEATURES) -> tuple[in
 TIERS: tuple[str, ...] = ("none", "low", "mid", "high")
 
 # Objectives compared on every backtest; the run serves the one with the best backtest means (ml.train's
-# docstring says how), or DEFAULT_OBJECTIVE when no backtest could be run.
-OBJECTIVES: tuple[str, ...] = ("tweedie", "hurdle", "log1p")
+# docstring says how), or DEFAULT_OBJECTIVE when no backtest could be run. `log1p` is implemented and can be
+# compared (`fit_models(objectives=...)`), but is not in the default set: its Gini trails by design (below).
+OBJECTIVES: tuple[str, ...] = ("tweedie", "hurdle")
+ALL_OBJECTIVES: tuple[str, ...] = (*OBJECTIVES, "log1p")
 DEFAULT_OBJECTIVE = "tweedie"
 
 # A handful of configurations: shallow/regularised to deeper. Chosen on the validation cutoff only.
