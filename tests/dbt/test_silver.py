@@ -153,3 +153,55 @@ def test_a_line_whose_load_is_not_logged_fails_silver(settings: Settings, dbt_bu
     with pytest.raises(DbtError, match=r"relationships_int_invoice_lines_classified__load_id_[^:]*: fail"):
         # as the DAG selects: a test of a model against a source runs with the model (and fails its task)
         dbt_build({"as_of": "2010-12-31"}, command=BUILDABLE, select=SILVER)
+
+
+TEXT_KEY = "lower(lpad(hex(invoice_line_id), 32, '0'))"  # the md5 hex digest older cltv stored
+KEYED_TABLES = ("silver.int_invoice_lines_classified", "gold.fct_invoices")
+
+
+def test_the_line_key_is_the_md5_digest_as_a_number(settings: Settings, dbt_build):
+    first = line("536365", "17850", "2010-12-01 08:26:00")
+    write_bronze(settings, [first])
+    dbt_build({"as_of": "2011-12-09"}, command=BUILD, select=SILVER)
+
+    business = (
+        "concat_ws('|', invoice_no, stock_code, coalesce(description, ''), cast(quantity as varchar), "
+        "cast(invoiced_at as varchar), cast(unit_price as varchar), coalesce(customer_id, ''), "
+        "coalesce(country, ''))"
+    )
+    [(key, text, digest)] = query(
+        settings,
+        f"select invoice_line_id, {TEXT_KEY}, md5({business}) from silver.int_invoice_lines_classified",
+    )
+    assert len(digest) == 32
+    assert text == digest
+    assert key == int(digest, 16)
+
+
+def test_a_warehouse_with_text_line_keys_is_migrated_and_still_finds_duplicates(
+    settings: Settings, dbt_build
+):
+    first = line("536365", "17850", "2010-12-01 08:26:00")
+    write_bronze(settings, [first, line("536366", "17850", "2010-12-01 08:28:00")], source_file="a.csv")
+    dbt_build({"as_of": "2011-12-09"}, command=BUILD, select=SILVER)
+    numbers = query(settings, "select invoice_no, invoice_line_id from gold.fct_invoices order by 1")
+    with connect(settings) as con:  # the warehouse as an older cltv left it: md5 digests as text
+        for table in KEYED_TABLES:
+            con.execute(f"alter table {table} alter invoice_line_id type varchar using {TEXT_KEY}")
+
+    write_bronze(settings, [first], source_file="b.csv", loaded_at=datetime(2020, 2, 1))  # a copy, later
+    dbt_build({"as_of": "2011-12-09"}, command=BUILD, select=SILVER)
+
+    for table in KEYED_TABLES:
+        schema, name = table.split(".")
+        assert query(
+            settings,
+            "select data_type from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{name}' and column_name = 'invoice_line_id'",
+        ) == [("UHUGEINT",)]
+    assert query(settings, "select invoice_no, invoice_line_id from gold.fct_invoices order by 1") == numbers
+    assert query(
+        settings,
+        "select _source_file, _source_row, is_duplicate from silver.int_invoice_lines_classified "
+        "order by 1, 2",
+    ) == [("a.csv", 1, False), ("a.csv", 2, False), ("b.csv", 1, True)]

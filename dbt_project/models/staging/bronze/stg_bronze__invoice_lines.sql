@@ -46,11 +46,11 @@ keyed as (
 
     select
         -- the line's business key: equal for exact duplicates, whichever file or load they came from
-        md5(concat_ws('|',
+        {{ line_key("concat_ws('|',
             invoice_no, stock_code, coalesce(description, ''), cast(quantity as varchar),
             cast(invoiced_at as varchar), cast(unit_price as varchar), coalesce(customer_id, ''),
             coalesce(country, '')
-        )) as invoice_line_id,
+        )") }} as invoice_line_id,
         *
 
     from flagged
