@@ -17,17 +17,25 @@
             where _load_id not in (select distinct _load_id from {{ this }})
             order by 1
         {%- endset -%}
-        {%- set new_loads = run_query(new_loads_query).columns[0].values() -%}
-        {%- if new_loads | length == 0 -%}
-            false
-        {%- else -%}
-            _load_id in (
-                {%- for load_id in new_loads -%}
-                    '{{ load_id | replace("'", "''") }}'{{ ", " if not loop.last }}
-                {%- endfor -%}
-            )
-        {%- endif -%}
+        {{- load_id_in(run_query(new_loads_query).columns[0].values()) -}}
     {%- else -%}
         true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    `_load_id in ('a', 'b', ...)` for the given load ids, written as literals so that the database filters
+    the input's scan itself; `false` when there are none (is_new_load, is_new_load_by_high_water_mark).
+-#}
+{% macro load_id_in(load_ids) -%}
+    {%- if load_ids | length == 0 -%}
+        false
+    {%- else -%}
+        _load_id in (
+            {%- for load_id in load_ids -%}
+                '{{ load_id | replace("'", "''") }}'{{ ", " if not loop.last }}
+            {%- endfor -%}
+        )
     {%- endif -%}
 {%- endmacro %}

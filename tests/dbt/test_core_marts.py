@@ -90,6 +90,24 @@ def test_dim_datetime_calendar_attributes(built: Settings):
     assert query(built, "select count(*) from gold.dim_datetime where is_weekend") == [(0,)]
 
 
+def test_invoices_aggregated_has_one_row_per_invoice_of_every_sales_line(built: Settings):
+    """The rollup the reports read: all loaded invoices (no as_of), postage left out of the guest's."""
+    assert query(
+        built,
+        "select invoice_no, customer_id, is_guest, is_cancellation, country, invoice_date, line_count, "
+        "product_count, quantity, revenue from silver.int_invoices_aggregated order by 1",
+    ) == [
+        ("536370", "12583", False, False, "France", date(2010, 12, 1), 2, 2, 3, Decimal("30.000")),
+        ("536371", "12583", False, False, "Germany", date(2011, 1, 5), 1, 1, 1, Decimal("10.000")),
+        ("536372", "12583", False, False, "Germany", date(2011, 1, 6), 1, 1, 1, Decimal("3.500")),
+        ("536380", "13047", False, False, "United Kingdom", date(2011, 1, 10), 1, 1, 1, Decimal("10.000")),
+        ("536390", "13047", False, False, "United Kingdom", date(2011, 2, 1), 1, 1, 1, Decimal("100.000")),
+        ("536392", None, True, False, "United Kingdom", date(2011, 1, 15), 1, 1, 1, Decimal("10.000")),
+        ("C536381", "13047", False, True, "United Kingdom", date(2011, 1, 31), 1, 1, -1, Decimal("-10.000")),
+        ("C536391", "14527", False, True, "United Kingdom", date(2010, 12, 2), 1, 1, -3, Decimal("-30.000")),
+    ]
+
+
 def test_report_customers_sees_only_lines_up_to_as_of(built: Settings):
     assert query(
         built,

@@ -1,10 +1,11 @@
-"""fct_invoices and the silver tables it stands on build incrementally on new loads, and a full refresh
-gives the very same rows."""
+"""fct_invoices, the invoice rollup and the silver tables they stand on build incrementally on new loads, and
+a full refresh gives the very same rows."""
 
 from __future__ import annotations
 
 import shutil
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -21,9 +22,10 @@ pytestmark = pytest.mark.slow
 COMPARED = (
     "silver.int_invoice_lines_classified",
     "silver.int_invoice_lines_excluded",
+    "silver.int_invoices_aggregated",
     "gold.fct_invoices",
 )
-SELECT = "+fct_invoices +int_invoice_lines_excluded"
+SELECT = "+fct_invoices +int_invoice_lines_excluded +int_invoices_aggregated"
 BUILD = ("build", "--indirect-selection", "cautious")
 
 
@@ -87,8 +89,74 @@ def test_incremental_builds_equal_a_full_refresh_on_literal_lines(settings: Sett
     assert differences(settings) == {
         "silver.int_invoice_lines_classified": (6, 0, 0),
         "silver.int_invoice_lines_excluded": (3, 0, 0),
+        "silver.int_invoices_aggregated": (4, 0, 0),
         "gold.fct_invoices": (3, 0, 0),
     }
+
+
+INVOICE_LINE_COUNTS = "select invoice_no, line_count from silver.int_invoices_aggregated order by 1"
+INVOICES = (
+    "select invoice_no, customer_id, first_invoiced_at, last_invoiced_at, line_count, product_count, "
+    "quantity, revenue from silver.int_invoices_aggregated order by 1"
+)
+
+
+def test_an_invoice_split_across_two_loads_is_aggregated_whole_once(settings: Settings, dbt_build):
+    """The second file brings one more line of an invoice of the first (and repeats one of its lines): the
+    incremental run aggregates that invoice again from both files' lines, neither dropping the first
+    file's lines nor counting them twice, and leaves the table a full refresh builds."""
+    first_line = line("536400", "13047", "2010-12-01 08:00:00", quantity=2)
+    write_bronze(
+        settings,
+        [first_line, line("536401", None, "2010-12-01 09:00:00")],
+        "file-1.csv",
+        loaded_at=datetime(2020, 1, 1),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SELECT)
+    write_bronze(
+        settings,
+        [first_line, line("536400", "13047", "2010-12-01 08:01:00", stock_code="22728", unit_price=5.0)],
+        "file-2.csv",
+        loaded_at=datetime(2020, 1, 2),
+    )
+    built = dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SELECT)
+
+    # the incremental run looks up the invoices of the new load only
+    assert "_load_id in ('load-file-2.csv')" in compiled_sql(built, "int_invoices_aggregated")
+    eight, one_past_eight, nine = (
+        datetime(2010, 12, 1, 8),
+        datetime(2010, 12, 1, 8, 1),
+        datetime(2010, 12, 1, 9),
+    )
+    split_invoice = ("536400", "13047", eight, one_past_eight, 2, 2, 3, Decimal("25.000"))
+    guest_invoice = ("536401", None, nine, nine, 1, 1, 1, Decimal("10.000"))
+    assert query(settings, INVOICES) == [split_invoice, guest_invoice]
+    dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SELECT)  # nothing new: the same rows
+    assert query(settings, INVOICES) == [split_invoice, guest_invoice]
+    snapshot(settings)
+
+    dbt_build({"as_of": "2010-12-31"}, command=(*BUILD, "--full-refresh"), select=SELECT)
+
+    assert differences(settings)["silver.int_invoices_aggregated"] == (2, 0, 0)
+
+
+def test_a_load_stamped_like_the_last_one_aggregated_is_not_missed(settings: Settings, dbt_build):
+    """Two loads with the same `_loaded_at`, built one after the other: the second is at the high-water mark,
+    not after it, and its lines still reach the rollup, while the first is not read again."""
+    write_bronze(settings, [line("536400", "13047", "2010-12-01 08:00:00")], "file-1.csv")
+    dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SELECT)
+    write_bronze(
+        settings,
+        [
+            line("536400", "13047", "2010-12-01 08:00:00", stock_code="22728"),
+            line("536402", "12583", "2010-12-02"),
+        ],
+        "file-2.csv",
+    )
+    built = dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SELECT)
+
+    assert "_load_id in ('load-file-2.csv')" in compiled_sql(built, "int_invoices_aggregated")
+    assert query(settings, INVOICE_LINE_COUNTS) == [("536400", 2), ("536402", 1)]
 
 
 def test_incremental_builds_equal_a_full_refresh_on_the_real_files(tmp_path, settings: Settings, real_data):
@@ -195,8 +263,8 @@ def test_one_more_month_processes_only_the_new_load_and_equals_a_full_refresh(
     ]
     built = run_dbt(["build"], settings, {"as_of": DECEMBER})
 
-    # the incremental models read the new load alone ...
-    for model in ("int_invoice_lines_classified", "fct_invoices"):
+    # the incremental models read the new load alone (the invoice rollup: the invoices it has lines of) ...
+    for model in ("int_invoice_lines_classified", "fct_invoices", "int_invoices_aggregated"):
         sql = compiled_sql(built, model)
         assert f"_load_id in ('{december_load}')" in sql, model
         assert not any(load in sql for load in old_loads), model

@@ -22,7 +22,9 @@ final as (
         country,
         quantity,
         unit_price,
-        revenue
+        revenue,
+        _load_id,
+        _loaded_at
 
     from classified
     where not is_duplicate

@@ -6,25 +6,17 @@ invoice_lines as (
 
 ),
 
-invoices_aggregated_to_customer_invoices as (
+customer_invoices as (
 
-    select
-        customer_id,
-        invoice_no,
-        is_cancellation,
-        min(invoice_date) as invoice_date,
-        max(invoiced_at) as invoiced_at,
-        min(country) as country,
-        sum(revenue) as revenue,
-        sum(quantity) as items
-
-    from invoice_lines
-    group by customer_id, invoice_no, is_cancellation
+    -- the invoices of fct_invoices' lines (customers' sales lines), one row each
+    select * from {{ ref('int_invoices_aggregated') }}
+    where not is_guest
 
 ),
 
 first_product_purchases as (
 
+    -- the day each customer first bought each product: finer than an invoice, so from the lines
     select
         customer_id,
         product_id,
@@ -53,16 +45,17 @@ invoices_aggregated_to_days as (
     select
         customer_id,
         invoice_date as activity_date,
-        {{ feature_arg_max('country', 'invoiced_at') }} as country,
+        -- the country of the day's latest invoice (a few invoices span two minutes: their last one)
+        {{ feature_arg_max('country', 'last_invoiced_at') }} as country,
         sum(case when not is_cancellation then 1 else 0 end) as orders,
         sum(case when is_cancellation then 1 else 0 end) as cancellations,
         sum(revenue) as net_revenue,
         sum(case when not is_cancellation then revenue else 0 end) as purchase_revenue,
         sum(case when is_cancellation then -revenue else 0 end) as returned_revenue,
-        sum(case when not is_cancellation then items else 0 end) as purchase_items,
+        sum(case when not is_cancellation then quantity else 0 end) as purchase_items,
         max(case when not is_cancellation then revenue end) as max_basket_value
 
-    from invoices_aggregated_to_customer_invoices
+    from customer_invoices
     group by customer_id, invoice_date
 
 ),

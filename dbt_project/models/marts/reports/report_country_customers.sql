@@ -1,25 +1,26 @@
 with
 
-sales_lines as (
+invoices as (
 
-    select * from {{ ref('int_sales_lines') }}
+    select * from {{ ref('int_invoices_aggregated') }}
     where {{ is_visible_as_of('invoice_date') }}
 
 ),
 
 countries as (
 
-    -- the line's country: a customer who ordered from two countries counts in both
+    -- the invoice's country: a customer who ordered from two countries counts in both; one row per
+    -- invoice, so counting rows counts distinct invoices
     select
         country,
         count(distinct customer_id) as customer_count,
-        count(distinct case when not is_cancellation then invoice_no end) as order_count,
-        count(distinct case when not is_cancellation and is_guest then invoice_no end) as guest_order_count,
+        count(case when not is_cancellation then invoice_no end) as order_count,
+        count(case when not is_cancellation and is_guest then invoice_no end) as guest_order_count,
         sum(quantity) as quantity,
         sum(revenue) as net_revenue,
         sum(case when is_guest then revenue else 0 end) as guest_net_revenue
 
-    from sales_lines
+    from invoices
     group by country
 
 ),

@@ -1,19 +1,19 @@
 with
 
-sales_lines as (
+invoices as (
 
-    select * from {{ ref('int_sales_lines') }}
+    select * from {{ ref('int_invoices_aggregated') }}
     where {{ is_visible_as_of('invoice_date') }}
 
 ),
 
-lines_by_month as (
+invoices_by_month as (
 
     select
         *,
         cast({{ dbt.date_trunc('month', 'invoice_date') }} as date) as month_start_date
 
-    from sales_lines
+    from invoices
 
 ),
 
@@ -24,7 +24,7 @@ first_purchases as (
         customer_id,
         min(month_start_date) as first_purchase_month
 
-    from lines_by_month
+    from invoices_by_month
     where not is_guest
         and not is_cancellation
     group by customer_id
@@ -34,34 +34,35 @@ first_purchases as (
 monthly_customers as (
 
     select
-        lines_by_month.month_start_date,
-        count(distinct lines_by_month.customer_id) as customer_count,
+        invoices_by_month.month_start_date,
+        count(distinct invoices_by_month.customer_id) as customer_count,
         count(distinct case
-            when first_purchases.first_purchase_month = lines_by_month.month_start_date
-                then lines_by_month.customer_id
+            when first_purchases.first_purchase_month = invoices_by_month.month_start_date
+                then invoices_by_month.customer_id
         end) as new_customer_count
 
-    from lines_by_month
+    from invoices_by_month
     inner join first_purchases
-        on lines_by_month.customer_id = first_purchases.customer_id
-    where not lines_by_month.is_cancellation
-    group by lines_by_month.month_start_date
+        on invoices_by_month.customer_id = first_purchases.customer_id
+    where not invoices_by_month.is_cancellation
+    group by invoices_by_month.month_start_date
 
 ),
 
 monthly_sales as (
 
+    -- one row per invoice: counting rows counts distinct invoices
     select
         month_start_date,
-        count(distinct case when not is_cancellation then invoice_no end) as order_count,
-        count(distinct case when not is_cancellation and is_guest then invoice_no end) as guest_order_count,
-        count(distinct case when is_cancellation then invoice_no end) as cancellation_count,
+        count(case when not is_cancellation then invoice_no end) as order_count,
+        count(case when not is_cancellation and is_guest then invoice_no end) as guest_order_count,
+        count(case when is_cancellation then invoice_no end) as cancellation_count,
         sum(case when not is_cancellation then revenue else 0 end) as gross_revenue,
         sum(case when is_cancellation then revenue else 0 end) as returned_revenue,
         sum(revenue) as net_revenue,
         sum(case when is_guest then revenue else 0 end) as guest_net_revenue
 
-    from lines_by_month
+    from invoices_by_month
     group by month_start_date
 
 ),

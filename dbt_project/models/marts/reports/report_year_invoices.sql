@@ -1,24 +1,25 @@
 with
 
-sales_lines as (
+invoices as (
 
-    select * from {{ ref('int_sales_lines') }}
+    select * from {{ ref('int_invoices_aggregated') }}
     where {{ is_visible_as_of('invoice_date') }}
 
 ),
 
 months as (
 
+    -- one row per invoice: counting rows counts distinct invoices
     select
         cast(extract(year from invoice_date) as integer) as invoice_year,
         cast(extract(month from invoice_date) as integer) as invoice_month,
-        count(distinct case when not is_cancellation then invoice_no end) as invoice_count,
-        count(distinct case when is_cancellation then invoice_no end) as cancellation_count,
-        count(*) as line_count,
+        count(case when not is_cancellation then invoice_no end) as invoice_count,
+        count(case when is_cancellation then invoice_no end) as cancellation_count,
+        cast(sum(line_count) as bigint) as line_count,
         sum(quantity) as quantity,
         sum(revenue) as net_revenue
 
-    from sales_lines
+    from invoices
     group by 1, 2
 
 ),
