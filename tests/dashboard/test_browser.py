@@ -178,7 +178,10 @@ def metric(page, label: str) -> str:
 
 
 def table_cells(page) -> list[list[str]]:
-    """The text of every cell of the first st.table, row by row, header first."""
+    """The text of every cell of the first st.table, row by row, header first.
+
+    Waits for the table: a page can report its script finished while its later elements still arrive."""
+    page.locator('[data-testid="stTable"] tr').first.wait_for(timeout=RENDER_MS)
     rows = page.locator('[data-testid="stTable"] tr')
     return [
         [cell.strip() for cell in rows.nth(i).locator("th, td").all_inner_texts()]
