@@ -8,6 +8,7 @@ Columns that legitimately differ between two correct runs of the same data are l
 
 - when and by which load a row arrived: `_loaded_at`, `_load_id` (bronze, carried into `fct_invoices`),
   `load_id`, `started_at`, `finished_at` (bronze.load_log);
+- when the landing file was last written: `file_mtime_ns` (bronze.load_log; two copies of the same file);
 - which run wrote it and when: `run_id`, `checked_at` (gold.dq_results), `published_at`;
 - where a run put its artifacts and their hash: `artifact_path`, `artifact_sha256` (gold.model_runs; the
   artifacts include `metrics.json`, which names the run). The model version is derived from the data and
@@ -34,6 +35,7 @@ VOLATILE_COLUMNS = frozenset(
         "load_id",
         "started_at",
         "finished_at",
+        "file_mtime_ns",
         "run_id",
         "checked_at",
         "published_at",

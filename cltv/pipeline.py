@@ -94,6 +94,7 @@ def run_ingest(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
         "rows_rejected": summary.rows_rejected,
         "files_loaded": sum(1 for f in summary.files if f.status == "loaded"),
         "files_skipped": summary.files_skipped,
+        "files_hashed": summary.files_hashed,
     }
 
 
