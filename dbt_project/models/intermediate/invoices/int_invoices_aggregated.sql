@@ -8,6 +8,7 @@
         unique_key='invoice_no',
     )
 }}
+{%- set new_loads = is_new_load_by_high_water_mark(ref('int_invoice_lines_classified')) %}
 
 with
 
@@ -29,7 +30,7 @@ new_load_invoices as (
     -- any line of a new load (sales line or not) names its invoice; a few more than needed is harmless
     select distinct invoice_no
     from classified_lines
-    where {{ is_new_load_by_high_water_mark(ref('int_invoice_lines_classified')) }}
+    where {{ new_loads }}
 
 ),
 {% endif %}
@@ -38,7 +39,11 @@ lines_to_aggregate as (
 
     select * from sales_lines
     {% if is_incremental() -%}
-    where invoice_no in (select invoice_no from new_load_invoices)
+    {%- set period = touched_invoices_period(ref('int_invoice_lines_classified'), new_loads) %}
+    -- every line of a touched invoice lies in this period (see the macro), so the scan reads the period's
+    -- row groups only, not every stored invoice number
+    where invoiced_at between {{ period[0] }} and {{ period[1] }}
+        and invoice_no in (select invoice_no from new_load_invoices)
     {%- endif %}
 
 ),
