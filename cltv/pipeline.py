@@ -109,7 +109,13 @@ def run_quality_gate(settings: Settings, plan: dict[str, Any], layer: str) -> di
     from cltv.quality import DataQualityError, run_contracts
 
     try:
-        report = run_contracts(settings, layer=layer, run_id=plan["run_id"], as_of=as_of_of(plan))
+        report = run_contracts(
+            settings,
+            layer=layer,
+            run_id=plan["run_id"],
+            as_of=as_of_of(plan),
+            full_refresh=bool(plan["full_refresh"]),
+        )
     except DataQualityError as error:
         raise AirflowFailException(str(error)) from error
     return {
