@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -47,6 +48,15 @@ def write_gold(settings: Settings, run_id: str, customers: int = 50) -> None:
             """,
             [run_id, customers * 2],
         )
+        # a line-level table, published to Parquet by month: 90 lines, 15 a month, January to June 2011
+        con.execute(
+            """
+            create or replace table gold.fct_invoices as
+            select range::integer as invoice_line_id, date '2011-01-01' + interval (range // 15) month
+                   + interval (range % 15) day as invoice_date, (range * 1.5)::decimal(18, 3) as revenue
+            from range(90)
+            """
+        )
         con.execute("create or replace table silver.scratch as select 1 as x")
         con.execute("create or replace view gold.v_predictions as select * from gold.customer_predictions")
 
@@ -73,6 +83,7 @@ def test_gold_tables_are_published_with_counts_checksums_and_a_manifest(settings
 
     assert {table.name: table.rows for table in publication.tables} == {
         "customer_predictions": 50,
+        "fct_invoices": 90,
         "rfm_segments": 100,
     }
     assert publication.duckdb_path == settings.serving_dir / "cltv.duckdb"
@@ -82,11 +93,16 @@ def test_gold_tables_are_published_with_counts_checksums_and_a_manifest(settings
         settings,
         "select schema_name, table_name from duckdb_tables() order by all",
     )
-    assert tables == [("gold", "customer_predictions"), ("gold", "publication"), ("gold", "rfm_segments")]
+    assert tables == [
+        ("gold", "customer_predictions"),
+        ("gold", "fct_invoices"),
+        ("gold", "publication"),
+        ("gold", "rfm_segments"),
+    ]
     assert serving_values(settings, "select count(*) from duckdb_views() where not internal") == [(0,)]
     assert stat.S_IMODE(publication.duckdb_path.stat().st_mode) == 0o444  # BI tools must open it read-only
     assert serving_values(settings, "select run_id, as_of, table_count from gold.publication") == [
-        ("run-1", AS_OF, 2)
+        ("run-1", AS_OF, 3)
     ]
     assert serving_values(settings, "select sum(predicted_clv) from gold.customer_predictions") == [
         (sum(i * 1.25 for i in range(50)),)
@@ -101,8 +117,12 @@ def test_gold_tables_are_published_with_counts_checksums_and_a_manifest(settings
     assert manifest["storage_version"] == "v1.5.0"
     assert [(t["name"], t["rows"]) for t in manifest["tables"]] == [
         ("customer_predictions", 50),
+        ("fct_invoices", 90),
         ("rfm_segments", 100),
     ]
+    assert {month: entry["rows"] for month, entry in manifest["tables"][1]["months"].items()} == {
+        f"2011-0{month}": 15 for month in range(1, 7)
+    }
     assert all(t["checksum"].lstrip("-").isdigit() for t in manifest["tables"])
     assert manifest["tables"][0]["checksum"] != manifest["tables"][1]["checksum"]
 
@@ -133,6 +153,49 @@ def test_parquet_matches_the_serving_file_row_for_row(settings: Settings):
                 f"select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar from '{files}' as t"
             ).fetchone()
             assert (rows, checksum) == (table.rows, table.checksum)
+
+
+def month_files(publication: Publication) -> dict[str, os.stat_result]:
+    """The stat of each month's Parquet file of fct_invoices, by file name."""
+    return {path.name: path.stat() for path in (publication.parquet_dir / "fct_invoices").glob("*.parquet")}
+
+
+def test_a_line_table_is_published_by_month_and_unchanged_months_are_not_written_again(settings: Settings):
+    write_gold(settings, "run-1")
+    first = publish(settings, run_id="run-1", as_of=AS_OF)
+    with connect(settings) as con:
+        con.execute(
+            "update gold.fct_invoices set revenue = revenue + 1 where invoice_line_id = 20"
+        )  # February
+        con.execute("insert into gold.fct_invoices values (90, date '2011-07-01', 2.5)")
+    second = publish(settings, run_id="run-2", as_of=AS_OF)
+
+    before, after = month_files(first), month_files(second)
+    months = [f"2011-0{month}.parquet" for month in range(1, 7)]
+    assert sorted(before) == months
+    assert sorted(after) == [*months, "2011-07.parquet"]
+    linked = [name for name in before if after[name].st_ino == before[name].st_ino]
+    assert sorted(linked) == [
+        "2011-01.parquet",
+        "2011-03.parquet",
+        "2011-04.parquet",
+        "2011-05.parquet",
+        "2011-06.parquet",
+    ]
+    table = next(table for table in second.tables if table.name == "fct_invoices")
+    assert (table.rows, table.months["2011-02"]["rows"], table.months["2011-07"]["rows"]) == (91, 15, 1)
+    with duckdb.connect() as con:
+        assert (
+            con.execute(f"select sum(revenue) from '{second.parquet_dir}/fct_invoices/*.parquet'").fetchone()
+            == serving_values(settings, "select sum(revenue) from gold.fct_invoices")[0]
+        )
+
+    shutil.rmtree(first.directory)  # pruning the old publication leaves the linked months readable
+    assert serving_values(settings, "select count(*) from gold.fct_invoices") == [(91,)]
+    with duckdb.connect() as con:
+        assert con.execute(
+            f"select count(*) from '{second.parquet_dir}/fct_invoices/*.parquet'"
+        ).fetchone() == (91,)
 
 
 def test_republishing_the_same_run_publishes_the_same_content(settings: Settings):
