@@ -140,6 +140,48 @@ def test_an_invoice_split_across_two_loads_is_aggregated_whole_once(settings: Se
     assert differences(settings)["silver.int_invoices_aggregated"] == (2, 0, 0)
 
 
+def test_the_lines_reread_for_a_touched_invoice_reach_back_to_its_stored_first_line(
+    settings: Settings, dbt_build
+):
+    """An incremental run re-reads only a period of the stored lines (zone maps): the new loads' period
+    widened by the first and last line that the rollup already stores for each invoice they touch. Here the
+    new load's lines start half an hour after the invoice's first line, which must still be counted."""
+    write_bronze(
+        settings,
+        [line("536402", "13047", "2010-12-01 07:00:00")],
+        "file-1.csv",
+        loaded_at=datetime(2020, 1, 1),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SELECT)
+    write_bronze(
+        settings,
+        [
+            line("536402", "13047", "2010-12-01 07:30:00", stock_code="22728", unit_price=5.0),
+            line("536403", "13047", "2010-12-02 10:00:00"),
+        ],
+        "file-2.csv",
+        loaded_at=datetime(2020, 1, 2),
+    )
+    built = dbt_build({"as_of": "2010-12-31"}, command=BUILD, select=SELECT)
+
+    assert (
+        "invoiced_at between timestamp '2010-12-01 07:00:00' and timestamp '2010-12-02 10:00:00'"
+        in compiled_sql(built, "int_invoices_aggregated")
+    )
+    seven, half_past_seven, ten = (
+        datetime(2010, 12, 1, 7),
+        datetime(2010, 12, 1, 7, 30),
+        datetime(2010, 12, 2, 10),
+    )
+    assert query(settings, INVOICES) == [
+        ("536402", "13047", seven, half_past_seven, 2, 2, 2, Decimal("15.000")),
+        ("536403", "13047", ten, ten, 1, 1, 1, Decimal("10.000")),
+    ]
+    snapshot(settings)
+    dbt_build({"as_of": "2010-12-31"}, command=(*BUILD, "--full-refresh"), select=SELECT)
+    assert differences(settings)["silver.int_invoices_aggregated"] == (2, 0, 0)
+
+
 def test_a_load_stamped_like_the_last_one_aggregated_is_not_missed(settings: Settings, dbt_build):
     """Two loads with the same `_loaded_at`, built one after the other: the second is at the high-water mark,
     not after it, and its lines still reach the rollup, while the first is not read again."""
