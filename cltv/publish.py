@@ -75,7 +75,7 @@ SERVING_ALIAS = "serving"
 CHECKSUM_METHOD = "sum over rows of DuckDB hash(row), as a decimal string (independent of row order)"
 # Line-level tables written as one Parquet file per month of this date column (see the module docstring).
 PARQUET_MONTHS = {"fct_invoices": "invoice_date"}
-MONTH_FILES_DIR = ".months"
+UNDATED = "undated"  # the month of rows without a date
 
 
 class PublishError(RuntimeError):
@@ -195,7 +195,7 @@ def copy_table(
 
 
 def month_expression(column: str) -> str:
-    return f"coalesce(strftime({quoted(column)}, '%Y-%m'), 'undated')"
+    return f"coalesce(strftime({quoted(column)}, '%Y-%m'), '{UNDATED}')"
 
 
 def month_checksums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> dict[str, tuple[int, int]]:
@@ -228,27 +228,29 @@ def link_unchanged_months(
 def write_months(
     con: duckdb.DuckDBPyConnection, relation: str, column: str, months: list[str], table_dir: Path
 ) -> dict[str, list[Path]]:
-    """Write the given months of a table in one pass, one file per month (`<month>.parquet`)."""
-    if not months:
-        return {}
-    staging = table_dir / MONTH_FILES_DIR
-    month = month_expression(column)
-    wanted = ", ".join(map(literal, months))
-    con.execute(
-        f"copy (select *, {month} as _month from {relation} where {month} in ({wanted})) "
-        f"to {literal(staging)} (format parquet, compression zstd, partition_by (_month))"
-    )
+    """Write the given months of a table, one file each (`<month>.parquet`), one month at a time.
+
+    A month is selected by a date range, not by its name, so that the scan skips the other months' row groups
+    (zone maps); one month at a time keeps one Parquet writer's buffers in memory, not one per month.
+    """
     written: dict[str, list[Path]] = {}
-    for value in months:
-        parts = sorted((staging / f"_month={value}").glob("*.parquet"))
-        written[value] = []
-        for index, part in enumerate(parts):
-            path = table_dir / (f"{value}.parquet" if len(parts) == 1 else f"{value}-{index}.parquet")
-            part.rename(path)
-            written[value].append(path)
-        (staging / f"_month={value}").rmdir()
-    staging.rmdir()
+    for month in months:
+        path = table_dir / f"{month}.parquet"
+        con.execute(
+            f"copy (select * from {relation} where {month_range(column, month)}) "
+            f"to {literal(path)} (format parquet, compression zstd)"
+        )
+        written[month] = [path]
     return written
+
+
+def month_range(column: str, month: str) -> str:
+    """The rows of one month of `month_expression`, as a filter on the column itself."""
+    if month == UNDATED:
+        return f"{quoted(column)} is null"
+    first = date.fromisoformat(f"{month}-01")
+    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return f"{quoted(column)} >= date '{first}' and {quoted(column)} < date '{after}'"
 
 
 def current_tables(settings: Settings) -> dict[str, PublishedTable]:
