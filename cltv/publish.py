@@ -7,8 +7,10 @@ writers. Each publish builds a new, self-contained publication aside, in
     cltv.duckdb                       every gold table (`gold.<table>`) and `gold.publication` (one row,
                                       the run), written with storage compatibility v1.5.0 so that older
                                       DuckDB (in BI tools) can read it
-    parquet/<table>/*.parquet         the same tables as Parquet: `data.parquet`, or for line-level tables
-                                      one file per month (`2011-01.parquet`, see PARQUET_MONTHS)
+    parquet/<table>/*.parquet         the same tables as Parquet: `data.parquet`, or one file per part for
+                                      the tables of PARTITIONED: per month of a line-level table
+                                      (`2011-01.parquet`), per run date of a table that keeps one slice
+                                      per run or cutoff (`2011-12-09.parquet`)
     manifest.json                     run_id, as_of, published_at, tables with row counts and checksums
 
 and then makes it current with one atomic rename, of the `current` link:
@@ -28,10 +30,15 @@ therefore sees one whole run, never a mix, provided it reads through one connect
 database per path inside a process: a reader that keeps any connection to the path open keeps getting the
 old file from that cache, so readers close between reads (`open_serving`).
 
-A line-level table's months whose rows are unchanged since the current publication are not written again:
-their Parquet files are hard links to the current publication's (a sealed publication's files never change,
-and removing an old publication unlinks a name, not the data). A month's rows are compared by count and
-checksum. At 100M lines a monthly run so writes one month of `fct_invoices`, not 1.3 GB.
+A publication is written by difference with the current one, so that a monthly run's cost follows what
+changed, not the size of history. A table's parts (or a whole table) are compared by row count and
+checksum. Unchanged Parquet files are hard links to the current publication's (a sealed publication's files
+never change, and removing an old publication unlinks a name, not the data). The serving file starts as a
+copy of the current one: unchanged tables stay as they are, a partitioned table's changed parts are deleted
+and inserted again, other changed tables are written whole (`plan_table`). The freed blocks are reused;
+when more than MAX_FREE_BLOCK_SHARE of the file is free all the same, the next publish writes it anew. At
+100M lines a monthly run so writes one month of `fct_invoices` and the new cutoffs' features, not the 87M
+lines and 18M feature rows of history (tests/cltv/test_publish.py checks the patched file against gold).
 
 Parquet readers that read several tables and need them from one run resolve the `parquet` symlink once (or
 take `parquet_dir` from the manifest) and read the versioned folder, which outlives the swap by
@@ -46,10 +53,10 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +80,48 @@ PUBLICATIONS_DIR = "publications"
 DEFAULT_KEEP = 3
 SERVING_ALIAS = "serving"
 CHECKSUM_METHOD = "sum over rows of DuckDB hash(row), as a decimal string (independent of row order)"
-# Line-level tables written as one Parquet file per month of this date column (see the module docstring).
-PARQUET_MONTHS = {"fct_invoices": "invoice_date"}
-UNDATED = "undated"  # the month of rows without a date
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """A table published by parts: the months or days of a date column (one Parquet file each, see above)."""
+
+    column: str
+    period: str  # "month" or "day"
+
+    def part_of_row(self) -> str:
+        """SQL: a row's part, `2011-01` (month) or `2011-01-31` (day), UNDATED without a date."""
+        pattern = "%Y-%m" if self.period == "month" else "%Y-%m-%d"
+        return f"coalesce(strftime({quoted(self.column)}, '{pattern}'), '{UNDATED}')"
+
+    def rows_of(self, parts: Iterable[str]) -> str:
+        """SQL: a filter on the column itself for the rows of `parts` (so scans skip other row groups)."""
+        return " or ".join(f"({self.part_range(part)})" for part in parts) or "false"
+
+    def part_range(self, part: str) -> str:
+        column = quoted(self.column)
+        if part == UNDATED:
+            return f"{column} is null"
+        if self.period == "day":
+            first = date.fromisoformat(part)
+            after = first + timedelta(days=1)
+        else:
+            first = date.fromisoformat(f"{part}-01")
+            after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return f"{column} >= date '{first}' and {column} < date '{after}'"
+
+
+# Tables published by parts: line-level tables by month, tables that keep one slice per run date by day. A
+# run changes few parts, and the others are neither written to Parquet nor rewritten in the serving file.
+PARTITIONED = {
+    "fct_invoices": Partitioning("invoice_date", "month"),
+    "customer_features": Partitioning("cutoff_date", "day"),
+    "customer_predictions": Partitioning("as_of_date", "day"),
+    "rfm_segment_history": Partitioning("as_of_date", "day"),
+}
+# A serving file patched (copied, then changed) until this share of its blocks is free is written anew next.
+MAX_FREE_BLOCK_SHARE = 0.25
+UNDATED = "undated"  # the part of rows without a date
 
 
 class PublishError(RuntimeError):
@@ -88,9 +134,10 @@ class PublishedTable:
     rows: int
     checksum: str
     # relative to the serving dir, inside the publication's own folder: the file, or the folder of a table
-    # written by month (PARQUET_MONTHS), whose months are {"2011-01": {"rows", "checksum", "files"}}
+    # written by parts (PARTITIONED), whose parts are {"2011-01": {"rows", "checksum", "files"}}
     parquet: str
-    months: dict[str, dict[str, Any]] = field(default_factory=dict)
+    partitioned_by: str = ""  # `invoice_date by month`: how `parts` are cut, empty for a table written whole
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -155,110 +202,248 @@ def table_checksum(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     return str(row_hash_sum(con, relation)[1])
 
 
-def copy_table(
+WHOLE = ""  # the one part of a table not PARTITIONED
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """How one gold table gets into a new publication (see `plan_table`).
+
+    `parts` are the table's rows and checksum by part when it is published by `partitioning`, else as one
+    part (WHOLE). `action`: `keep` (unchanged since the current publication: the copied table stays),
+    `patch` (only `stale_parts` are deleted and inserted again) or `create` (written whole).
+    """
+
+    name: str
+    partitioning: Partitioning | None
+    parts: dict[str, tuple[int, int]]
+    action: str = "create"
+    stale_parts: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        return sum(rows for rows, _ in self.parts.values())
+
+    @property
+    def checksum(self) -> int:
+        return sum(checksum for _, checksum in self.parts.values())
+
+    @property
+    def partitioned_by(self) -> str:
+        """As recorded in the manifest: `invoice_date by month`, or empty."""
+        return f"{self.partitioning.column} by {self.partitioning.period}" if self.partitioning else ""
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, database: str, name: str) -> list[tuple[str, str]]:
+    return con.execute(
+        """
+        select column_name, data_type from duckdb_columns()
+        where database_name = ? and schema_name = ? and table_name = ?
+        order by column_index
+        """,
+        [database, GOLD_SCHEMA, name],
+    ).fetchall()
+
+
+def part_checksums(
+    con: duckdb.DuckDBPyConnection, relation: str, partitioning: Partitioning
+) -> dict[str, tuple[int, int]]:
+    """{part: (rows, checksum)}, the checksums of row_hash_sum per part: they add up to the table's."""
+    part = partitioning.part_of_row()
+    rows = con.execute(
+        f"select {part}, count(*), sum(hash(t)::hugeint) from {relation} as t group by 1"
+    ).fetchall()
+    return {key: (int(count), int(total)) for key, count, total in rows}
+
+
+def published_parts(table: PublishedTable) -> dict[str, tuple[int, int]]:
+    """A published table's rows and checksum by part, as `TablePlan.parts`."""
+    if table.partitioned_by:
+        return {key: (part["rows"], int(part["checksum"])) for key, part in table.parts.items()}
+    return {WHOLE: (table.rows, int(table.checksum))}
+
+
+def published_files(table: PublishedTable) -> dict[str, list[str]]:
+    """A published table's Parquet files by part, relative to the serving dir."""
+    if table.partitioned_by:
+        return {key: part["files"] for key, part in table.parts.items()}
+    return {WHOLE: [table.parquet]}
+
+
+def plan_table(
+    con: duckdb.DuckDBPyConnection, name: str, current: PublishedTable | None, base_tables: set[str]
+) -> TablePlan:
+    """Keep, patch or create one table, comparing the working table with the current publication's."""
+    working = con.execute("select current_database()").fetchone()[0]
+    columns = table_columns(con, working, name)
+    partitioning = PARTITIONED.get(name)
+    if partitioning and partitioning.column not in {column for column, _ in columns}:
+        partitioning = None  # published whole
+    source = f"{GOLD_SCHEMA}.{quoted(name)}"
+    parts = part_checksums(con, source, partitioning) if partitioning else {WHOLE: row_hash_sum(con, source)}
+    plan = TablePlan(name, partitioning, parts)
+    if (
+        name not in base_tables
+        or current is None
+        or current.partitioned_by != plan.partitioned_by
+        or columns != table_columns(con, SERVING_ALIAS, name)
+    ):
+        return plan
+    previous = published_parts(current)
+    if parts == previous:
+        return replace(plan, action="keep")
+    if partitioning is None:
+        return plan
+    stale = sorted(part for part in set(parts) | set(previous) if parts.get(part) != previous.get(part))
+    return replace(plan, action="patch", stale_parts=tuple(stale))
+
+
+def remove_stale_rows(con: duckdb.DuckDBPyConnection, plans: list[TablePlan], base_tables: set[str]) -> None:
+    """Drop the copied tables that are gone or rewritten whole, delete the parts being patched; checkpoint.
+
+    Removing everything first and checkpointing lets the writes that follow reuse the freed blocks, so a
+    patched serving file does not grow with every publication.
+    """
+    planned = {plan.name: plan for plan in plans}
+    for name in sorted(base_tables):
+        plan = planned.get(name)
+        target = f"{SERVING_ALIAS}.{GOLD_SCHEMA}.{quoted(name)}"
+        if plan is None or plan.action == "create":
+            con.execute(f"drop table {target}")
+        elif plan.action == "patch" and plan.partitioning:
+            con.execute(f"delete from {target} where {plan.partitioning.rows_of(plan.stale_parts)}")
+    con.execute(f"checkpoint {SERVING_ALIAS}")
+
+
+def write_serving_table(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> None:
+    source = f"{GOLD_SCHEMA}.{quoted(plan.name)}"
+    target = f"{SERVING_ALIAS}.{GOLD_SCHEMA}.{quoted(plan.name)}"
+    if plan.action == "create":
+        con.execute(f"create table {target} as select * from {source}")
+    elif plan.action == "patch" and plan.partitioning:
+        stale = [part for part in plan.stale_parts if part in plan.parts]
+        con.execute(f"insert into {target} select * from {source} where {plan.partitioning.rows_of(stale)}")
+
+
+def publish_parquet(
     con: duckdb.DuckDBPyConnection,
-    name: str,
+    plan: TablePlan,
     table_dir: Path,
     serving_dir: Path,
     current: PublishedTable | None,
 ) -> PublishedTable:
-    """Copy one gold table into the serving file and to Parquet under `table_dir`; what was published."""
-    source = f"{GOLD_SCHEMA}.{quoted(name)}"
-    target = f"{SERVING_ALIAS}.{GOLD_SCHEMA}.{quoted(name)}"
-    con.execute(f"create table {target} as select * from {source}")
+    """Write a table's Parquet under `table_dir`, linking parts unchanged since `current`; its record."""
     table_dir.mkdir(parents=True)
-    relative = str(table_dir.relative_to(serving_dir))
-    if name not in PARQUET_MONTHS:
-        parquet_file = table_dir / "data.parquet"
-        con.execute(f"copy {target} to {literal(parquet_file)} (format parquet, compression zstd)")
-        rows, checksum = row_hash_sum(con, target)
-        return PublishedTable(name, rows, str(checksum), str(parquet_file.relative_to(serving_dir)))
-    months = month_checksums(con, target, PARQUET_MONTHS[name])
-    reused = link_unchanged_months(months, current, table_dir, serving_dir)
-    written = write_months(con, target, PARQUET_MONTHS[name], sorted(set(months) - set(reused)), table_dir)
+    same_layout = current is not None and current.partitioned_by == plan.partitioned_by
+    reused = link_unchanged_parts(plan.parts, current, table_dir, serving_dir) if same_layout else {}
+    written = write_parts(con, plan, sorted(set(plan.parts) - set(reused)), table_dir)
     files = {**reused, **written}
-    log.info("%s: %d months written, %d unchanged (linked)", name, len(written), len(reused))
+    if plan.partitioning is None:
+        (parquet_file,) = files[WHOLE]
+        return PublishedTable(
+            plan.name, plan.rows, str(plan.checksum), str(parquet_file.relative_to(serving_dir))
+        )
+    log.info("%s: %d parts written, %d unchanged (linked)", plan.name, len(written), len(reused))
     return PublishedTable(
-        name,
-        sum(rows for rows, _ in months.values()),
-        str(sum(checksum for _, checksum in months.values())),
-        relative,
+        plan.name,
+        plan.rows,
+        str(plan.checksum),
+        str(table_dir.relative_to(serving_dir)),
+        plan.partitioned_by,
         {
-            month: {
+            part: {
                 "rows": rows,
                 "checksum": str(checksum),
-                "files": sorted(str(path.relative_to(serving_dir)) for path in files[month]),
+                "files": sorted(str(path.relative_to(serving_dir)) for path in files[part]),
             }
-            for month, (rows, checksum) in sorted(months.items())
+            for part, (rows, checksum) in sorted(plan.parts.items())
         },
     )
 
 
-def month_expression(column: str) -> str:
-    return f"coalesce(strftime({quoted(column)}, '%Y-%m'), '{UNDATED}')"
-
-
-def month_checksums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> dict[str, tuple[int, int]]:
-    """{month: (rows, checksum)}, the checksums of row_hash_sum per month: they add up to the table's."""
-    rows = con.execute(
-        f"select {month_expression(column)}, count(*), sum(hash(t)::hugeint) from {relation} as t group by 1"
-    ).fetchall()
-    return {month: (int(count), int(total)) for month, count, total in rows}
-
-
-def link_unchanged_months(
-    months: dict[str, tuple[int, int]], current: PublishedTable | None, table_dir: Path, serving_dir: Path
+def link_unchanged_parts(
+    parts: dict[str, tuple[int, int]], current: PublishedTable, table_dir: Path, serving_dir: Path
 ) -> dict[str, list[Path]]:
-    """Hard-link the current publication's files of every month whose rows and checksum are unchanged."""
+    """Hard-link the current publication's files of every part whose rows and checksum are unchanged."""
+    previous_parts, previous_files = published_parts(current), published_files(current)
     linked: dict[str, list[Path]] = {}
-    for month, (rows, checksum) in months.items():
-        previous = current.months.get(month) if current else None
-        if not previous or (previous["rows"], previous["checksum"]) != (rows, str(checksum)):
+    for part, rows_and_checksum in parts.items():
+        if previous_parts.get(part) != rows_and_checksum:
             continue
-        sources = [serving_dir / file for file in previous["files"]]
+        sources = [serving_dir / file for file in previous_files[part]]
         if not all(source.is_file() for source in sources):
             continue
-        linked[month] = []
+        linked[part] = []
         for source in sources:
             os.link(source, table_dir / source.name)
-            linked[month].append(table_dir / source.name)
+            linked[part].append(table_dir / source.name)
     return linked
 
 
-def write_months(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, months: list[str], table_dir: Path
+def write_parts(
+    con: duckdb.DuckDBPyConnection, plan: TablePlan, parts: list[str], table_dir: Path
 ) -> dict[str, list[Path]]:
-    """Write the given months of a table, one file each (`<month>.parquet`), one month at a time.
+    """Write the given parts of a working gold table: `data.parquet`, or one file per part, one at a time.
 
-    A month is selected by a date range, not by its name, so that the scan skips the other months' row groups
-    (zone maps); one month at a time keeps one Parquet writer's buffers in memory, not one per month.
+    A part is selected by a date range, not by its name, so that the scan skips the other parts' row groups
+    (zone maps); one part at a time keeps one Parquet writer's buffers in memory, not one per part.
     """
+    source = f"{GOLD_SCHEMA}.{quoted(plan.name)}"
     written: dict[str, list[Path]] = {}
-    for month in months:
-        path = table_dir / f"{month}.parquet"
-        con.execute(
-            f"copy (select * from {relation} where {month_range(column, month)}) "
-            f"to {literal(path)} (format parquet, compression zstd)"
-        )
-        written[month] = [path]
+    for part in parts:
+        if plan.partitioning is None:
+            path, query = table_dir / "data.parquet", f"select * from {source}"
+        else:
+            path = table_dir / f"{part}.parquet"
+            query = f"select * from {source} where {plan.partitioning.rows_of([part])}"
+        con.execute(f"copy ({query}) to {literal(path)} (format parquet, compression zstd)")
+        written[part] = [path]
     return written
 
 
-def month_range(column: str, month: str) -> str:
-    """The rows of one month of `month_expression`, as a filter on the column itself."""
-    if month == UNDATED:
-        return f"{quoted(column)} is null"
-    first = date.fromisoformat(f"{month}-01")
-    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return f"{quoted(column)} >= date '{first}' and {quoted(column)} < date '{after}'"
-
-
-def current_tables(settings: Settings) -> dict[str, PublishedTable]:
-    """The tables of the current publication, by name (empty before the first publish)."""
+def current_manifest(settings: Settings) -> dict[str, Any] | None:
+    """The current publication's manifest (None before the first publish)."""
     manifest = settings.serving_dir / CURRENT_LINK / MANIFEST_FILE
-    if not manifest.exists():
-        return {}
-    return {table["name"]: PublishedTable(**table) for table in json.loads(manifest.read_text())["tables"]}
+    return json.loads(manifest.read_text()) if manifest.exists() else None
+
+
+def current_tables(manifest: dict[str, Any] | None) -> dict[str, PublishedTable]:
+    """The tables of a publication's manifest, by name."""
+    tables = {}
+    for table in (manifest or {}).get("tables", []):
+        if "months" in table:  # an older cltv's manifest, from before tables were published by parts
+            table = dict(table)
+            table["parts"] = table.pop("months")
+            table["partitioned_by"] = "invoice_date by month" if table["parts"] else ""
+        tables[table["name"]] = PublishedTable(**table)
+    return tables
+
+
+def base_serving_file(settings: Settings, manifest: dict[str, Any] | None) -> Path | None:
+    """The current publication's serving file when a new one may start as its copy (module docstring)."""
+    if manifest is None or manifest.get("storage_version") != STORAGE_VERSION:
+        return None
+    if manifest.get("serving_file", {}).get("free_block_share", 0.0) > MAX_FREE_BLOCK_SHARE:
+        return None  # written anew, compact again
+    path = settings.serving_dir / manifest["duckdb_file"]
+    return path if path.is_file() else None
+
+
+def serving_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = ?",
+        [SERVING_ALIAS, GOLD_SCHEMA],
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def free_block_share(con: duckdb.DuckDBPyConnection) -> float:
+    """The share of the serving file's blocks that are free (left by dropped and deleted rows)."""
+    free, total = con.execute(
+        "select free_blocks, total_blocks from pragma_database_size() where database_name = ?",
+        [SERVING_ALIAS],
+    ).fetchone()
+    return round(free / total, 4) if total else 0.0
 
 
 def write_publication_record(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> None:
@@ -283,20 +468,36 @@ def write_publication_record(con: duckdb.DuckDBPyConnection, manifest: dict[str,
 def build_publication(
     settings: Settings, directory: Path, *, run_id: str, as_of: date, published_at: datetime
 ) -> dict[str, Any]:
-    """Write the serving file and Parquet of a new publication into `directory`; its manifest."""
+    """Write the serving file and Parquet of a new publication into `directory`; its manifest.
+
+    The serving file starts as a copy of the current one when it can (`base_serving_file`) and is patched
+    where gold changed (module docstring); otherwise every table is written into a new file.
+    """
     database = directory / SERVING_FILE
     relative = directory.relative_to(settings.serving_dir)
-    tables: list[PublishedTable] = []
-    current = current_tables(settings)
+    previous = current_manifest(settings)
+    current = current_tables(previous)
+    base = base_serving_file(settings, previous)
+    if base is not None:
+        shutil.copyfile(base, database)
     with connect(settings, read_only=True) as con:
         names = gold_tables(con, settings)
         options = f"storage_version '{STORAGE_VERSION}', read_only false"
         con.execute(f"attach {literal(database)} as {SERVING_ALIAS} ({options})")
         try:
-            con.execute(f"create schema {SERVING_ALIAS}.{GOLD_SCHEMA}")
-            for name in names:
-                table_dir = directory / PARQUET_LINK / name
-                tables.append(copy_table(con, name, table_dir, settings.serving_dir, current.get(name)))
+            con.execute(f"create schema if not exists {SERVING_ALIAS}.{GOLD_SCHEMA}")
+            copied = serving_tables(con)
+            plans = [plan_table(con, name, current.get(name), copied) for name in names]
+            remove_stale_rows(con, plans, copied)
+            tables: list[PublishedTable] = []
+            for plan in plans:
+                write_serving_table(con, plan)
+                table_dir = directory / PARQUET_LINK / plan.name
+                tables.append(
+                    publish_parquet(con, plan, table_dir, settings.serving_dir, current.get(plan.name))
+                )
+            con.execute(f"checkpoint {SERVING_ALIAS}")
+            actions = {plan.name: plan.action for plan in plans}
             manifest = {
                 "publication_id": directory.name,
                 "run_id": run_id,
@@ -306,8 +507,14 @@ def build_publication(
                 "duckdb_file": str(relative / SERVING_FILE),
                 "parquet_dir": str(relative / PARQUET_LINK),
                 "checksum_method": CHECKSUM_METHOD,
+                "serving_file": {
+                    "copied_from": previous["publication_id"] if base is not None else None,
+                    "tables": actions,
+                    "free_block_share": free_block_share(con),
+                },
                 "tables": [asdict(table) for table in tables],
             }
+            log.info("serving file %s: %s", "patched" if base is not None else "written anew", actions)
             write_publication_record(con, manifest)
             con.execute(f"checkpoint {SERVING_ALIAS}")
         finally:

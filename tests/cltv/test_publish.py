@@ -120,7 +120,13 @@ def test_gold_tables_are_published_with_counts_checksums_and_a_manifest(settings
         ("fct_invoices", 90),
         ("rfm_segments", 100),
     ]
-    assert {month: entry["rows"] for month, entry in manifest["tables"][1]["months"].items()} == {
+    assert [t["partitioned_by"] for t in manifest["tables"]] == [
+        "as_of_date by day",
+        "invoice_date by month",
+        "",
+    ]
+    assert manifest["tables"][0]["parts"]["2011-11-30"]["rows"] == 50
+    assert {month: entry["rows"] for month, entry in manifest["tables"][1]["parts"].items()} == {
         f"2011-0{month}": 15 for month in range(1, 7)
     }
     assert all(t["checksum"].lstrip("-").isdigit() for t in manifest["tables"])
@@ -160,13 +166,18 @@ def month_files(publication: Publication) -> dict[str, os.stat_result]:
     return {path.name: path.stat() for path in (publication.parquet_dir / "fct_invoices").glob("*.parquet")}
 
 
-def test_a_line_table_is_published_by_month_and_unchanged_months_are_not_written_again(settings: Settings):
+def publish_then_change_february(settings: Settings) -> Publication:
+    """Publish gold, then change one line of fct_invoices' February; the publication."""
     write_gold(settings, "run-1")
     first = publish(settings, run_id="run-1", as_of=AS_OF)
     with connect(settings) as con:
-        con.execute(
-            "update gold.fct_invoices set revenue = revenue + 1 where invoice_line_id = 20"
-        )  # February
+        con.execute("update gold.fct_invoices set revenue = revenue + 1 where invoice_line_id = 20")
+    return first
+
+
+def test_a_line_table_is_published_by_month_and_unchanged_months_are_not_written_again(settings: Settings):
+    first = publish_then_change_february(settings)
+    with connect(settings) as con:
         con.execute("insert into gold.fct_invoices values (90, date '2011-07-01', 2.5)")
     second = publish(settings, run_id="run-2", as_of=AS_OF)
 
@@ -183,7 +194,7 @@ def test_a_line_table_is_published_by_month_and_unchanged_months_are_not_written
         "2011-06.parquet",
     ]
     table = next(table for table in second.tables if table.name == "fct_invoices")
-    assert (table.rows, table.months["2011-02"]["rows"], table.months["2011-07"]["rows"]) == (91, 15, 1)
+    assert (table.rows, table.parts["2011-02"]["rows"], table.parts["2011-07"]["rows"]) == (91, 15, 1)
     with duckdb.connect() as con:
         assert (
             con.execute(f"select sum(revenue) from '{second.parquet_dir}/fct_invoices/*.parquet'").fetchone()
@@ -196,6 +207,134 @@ def test_a_line_table_is_published_by_month_and_unchanged_months_are_not_written
         assert con.execute(
             f"select count(*) from '{second.parquet_dir}/fct_invoices/*.parquet'"
         ).fetchone() == (91,)
+
+
+def gold_content(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
+    """Rows and checksum of every gold table but gold.publication (the serving file's own record)."""
+    names = con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'gold' and table_name != 'publication'"
+    ).fetchall()
+    checksum = "select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar from gold.{} as t"
+    return {name: con.execute(checksum.format(name)).fetchone() for (name,) in names}
+
+
+def working_content(settings: Settings) -> dict[str, tuple[int, str]]:
+    with connect(settings, read_only=True) as con:
+        return gold_content(con)
+
+
+def serving_content(settings: Settings) -> dict[str, tuple[int, str]]:
+    with open_serving(settings) as con:
+        return gold_content(con)
+
+
+def test_the_next_serving_file_is_the_current_one_patched_where_gold_changed(settings: Settings):
+    first = publish_then_change_february(settings)
+    with connect(settings) as con:
+        con.execute("delete from gold.fct_invoices where invoice_date >= date '2011-06-01'")  # June, gone
+        con.execute("insert into gold.fct_invoices values (90, date '2011-07-01', 2.5), (91, null, 1.0)")
+        con.execute("update gold.customer_predictions set predicted_clv = 0 where customer_id = 7")
+        con.execute("alter table gold.rfm_segments add column score integer default 3")  # a new column
+        con.execute("create table gold.report_new as select 1 as x")
+    second = publish(settings, run_id="run-2", as_of=AS_OF)
+
+    manifest = read_manifest(settings)
+    assert manifest["serving_file"]["copied_from"] == first.publication_id
+    assert manifest["serving_file"]["tables"] == {
+        "customer_predictions": "patch",  # one run date, as_of_date, changed
+        "fct_invoices": "patch",
+        "report_new": "create",
+        "rfm_segments": "create",
+    }
+    assert serving_content(settings) == working_content(settings)
+    assert {t.name: (t.rows, t.checksum) for t in second.tables} == working_content(settings)
+    assert serving_values(
+        settings,
+        "select coalesce(strftime(invoice_date, '%Y-%m'), 'undated'), count(*) from gold.fct_invoices "
+        "group by 1 order by 1",
+    ) == [
+        ("2011-01", 15),
+        ("2011-02", 15),
+        ("2011-03", 15),
+        ("2011-04", 15),
+        ("2011-05", 15),
+        ("2011-07", 1),
+        ("undated", 1),
+    ]
+    assert serving_values(settings, "select sum(score) from gold.rfm_segments") == [(300,)]
+    assert serving_values(settings, "select run_id, table_count from gold.publication") == [("run-2", 4)]
+    assert header_version(second.duckdb_path) == V1_5_HEADER_VERSION  # a patched copy keeps the old format
+    with duckdb.connect(
+        str(first.directory / "cltv.duckdb"), read_only=True
+    ) as con:  # the old one is untouched
+        assert con.execute("select count(*), sum(revenue) from gold.fct_invoices").fetchone() == (
+            90,
+            sum(i * 1.5 for i in range(90)),
+        )
+
+    with connect(settings) as con:  # gold as it was published: nothing to write but the record
+        con.execute("drop table gold.report_new")
+    publish(settings, run_id="run-3", as_of=AS_OF)
+    assert read_manifest(settings)["serving_file"]["tables"] == {
+        "customer_predictions": "keep",
+        "fct_invoices": "keep",
+        "rfm_segments": "keep",
+    }
+    assert serving_content(settings) == working_content(settings)
+
+
+def test_a_publication_of_an_older_cltv_is_the_base_of_the_next_one(settings: Settings):
+    """Manifests from before tables were published by parts list fct_invoices' parts as `months`."""
+    write_gold(settings, "run-1")
+    with connect(settings) as con:
+        con.execute("drop table gold.customer_predictions")  # partitioned by day only since then
+    first = publish(settings, run_id="run-1", as_of=AS_OF)
+    manifest_path = first.directory / "manifest.json"
+    older = json.loads(manifest_path.read_text())
+    del older["serving_file"]
+    for table in older["tables"]:
+        del table["partitioned_by"]
+        table["months"] = table.pop("parts")
+    manifest_path.chmod(0o644)
+    manifest_path.write_text(json.dumps(older))
+
+    second = publish(settings, run_id="run-2", as_of=AS_OF)
+
+    assert read_manifest(settings)["serving_file"]["tables"] == {
+        "fct_invoices": "keep",
+        "rfm_segments": "keep",
+    }
+    assert all(after.st_ino == month_files(first)[name].st_ino for name, after in month_files(second).items())
+    assert serving_content(settings) == working_content(settings)
+
+
+def write_report_big(settings: Settings, rows: int) -> None:
+    """A gold table of incompressible text, to fill the serving file's blocks."""
+    with connect(settings) as con:
+        con.execute(
+            "create or replace table gold.report_big as select md5(range::varchar) as digest from range(?)",
+            [rows],
+        )
+
+
+def test_a_serving_file_left_mostly_free_by_patches_is_written_anew(settings: Settings):
+    write_gold(settings, "run-1")
+    write_report_big(settings, 300_000)
+    first = publish(settings, run_id="run-1", as_of=AS_OF)
+    write_report_big(settings, 10)  # its blocks in the middle of the copied file are freed
+    publish(settings, run_id="run-2", as_of=AS_OF)
+    patched = read_manifest(settings)["serving_file"]
+    assert patched["copied_from"] == first.publication_id
+    assert patched["tables"]["report_big"] == "create"
+    assert patched["free_block_share"] > 0.25
+
+    third = publish(settings, run_id="run-3", as_of=AS_OF)
+    fresh = read_manifest(settings)["serving_file"]
+    assert (fresh["copied_from"], fresh["free_block_share"]) == (None, 0.0)
+    assert (third.directory / "cltv.duckdb").stat().st_size < (
+        first.directory / "cltv.duckdb"
+    ).stat().st_size / 2
+    assert serving_content(settings) == working_content(settings)
 
 
 def test_republishing_the_same_run_publishes_the_same_content(settings: Settings):
