@@ -73,8 +73,13 @@ activity_before_cutoffs as (
         sum(case when activity_days.is_purchase_day then 1 else 0 end) as purchase_days,
         sum(activity_days.orders) as frequency,
         sum(activity_days.net_revenue) as monetary,
-        avg(activity_days.days_since_previous_purchase) as ipt_mean_days,
-        stddev_pop(activity_days.days_since_previous_purchase) as ipt_std_days,
+        -- inter-purchase times as exact integer sums, not avg() and stddev_pop(): a parallel aggregate adds
+        -- floating-point values in whatever order its threads meet them, and a re-run must give the same bits
+        count(activity_days.days_since_previous_purchase) as ipt_count,
+        sum(activity_days.days_since_previous_purchase) as ipt_sum_days,
+        sum(
+            cast(activity_days.days_since_previous_purchase as bigint) * activity_days.days_since_previous_purchase
+        ) as ipt_sum_squared_days,
         {% for days in [30, 90, 180, 365] -%}
         {% for measure, name in [('net_revenue', 'revenue'), ('orders', 'orders')] -%}
         sum(
@@ -177,8 +182,10 @@ final as (
         cast(frequency as integer) as frequency,
         cast(monetary as decimal(18, 3)) as monetary,
         cast({{ dbt.datediff('first_seen_date', 'cutoff_date', 'day') }} as integer) as tenure_days,
-        cast(ipt_mean_days as double precision) as ipt_mean_days,
-        cast(ipt_std_days as double precision) as ipt_std_days,
+        cast(ipt_sum_days as double precision) / nullif(ipt_count, 0) as ipt_mean_days,
+        -- the population standard deviation, sqrt(n * sum(x^2) - sum(x)^2) / n, from the exact sums
+        sqrt(cast(ipt_count * ipt_sum_squared_days - ipt_sum_days * ipt_sum_days as double precision))
+        / nullif(ipt_count, 0) as ipt_std_days,
         {% for days in [30, 90, 180, 365] -%}
         cast(revenue_{{ days }}d as decimal(18, 3)) as revenue_{{ days }}d,
         {% endfor -%}
