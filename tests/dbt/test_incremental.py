@@ -1,5 +1,5 @@
-"""fct_invoices, the invoice rollup and the silver tables they stand on build incrementally on new loads, and
-a full refresh gives the very same rows."""
+"""fct_invoices, the invoice rollup and the silver tables they stand on, customer_activity_days and the
+product-day rollup build incrementally on new loads, and a full refresh gives the very same rows."""
 
 from __future__ import annotations
 
@@ -360,3 +360,259 @@ def test_one_more_month_processes_only_the_new_load_and_equals_a_full_refresh(
     assert query(
         settings, "select distinct previous_as_of_date::varchar from gold.report_segment_transitions"
     ) == [(NOVEMBER,)]
+
+
+# `run`, not `build`: an invoice whose lines name two customers (below) fails dim_customer's tests, but
+# customer_activity_days must still come out as a full refresh builds it
+ACTIVITY_SELECT = "+customer_activity_days"
+RUN = ("run",)
+ACTIVITY_DAYS = (
+    "select customer_id, activity_date::varchar, orders, cancellations, net_revenue, new_products, "
+    "days_since_previous_purchase, _load_id from gold.customer_activity_days order by 1, 2"
+)
+
+
+def activity_days_differences(settings: Settings) -> tuple[int, int, int]:
+    """Rows of customer_activity_days, rows only in the copy `incremental.customer_activity_days`, rows only
+    in the table."""
+    table, copy = "gold.customer_activity_days", "incremental.customer_activity_days"
+    return query(
+        settings,
+        f"select (select count(*) from {table}), "
+        f"(select count(*) from (select * from {copy} except all select * from {table})), "
+        f"(select count(*) from (select * from {table} except all select * from {copy}))",
+    )[0]
+
+
+def snapshot_activity_days(settings: Settings) -> None:
+    with connect(settings) as con:
+        con.execute("create schema if not exists incremental")
+        con.execute(
+            "create or replace table incremental.customer_activity_days as "
+            "select * from gold.customer_activity_days"
+        )
+
+
+def test_customer_activity_days_recomputes_only_the_touched_customers_and_equals_a_full_refresh(
+    settings: Settings, dbt_build
+):
+    """The second load brings a new customer, a new day and a cancellation of an existing customer, a late
+    line to an invoice of the first load, a guest line on a customer's invoice (it changes that invoice's
+    revenue, not the customer's lines) and a line of another customer on an invoice, which goes to the
+    greater customer id and leaves its first customer with no day. The incremental run recomputes exactly
+    those customers, keeps the others' rows untouched, and leaves the table a full refresh builds."""
+    write_bronze(
+        settings,
+        [
+            line("536400", "13047", "2010-12-01 08:00:00", stock_code="85123A"),
+            line("536400", "13047", "2010-12-01 08:00:00", stock_code="22728", unit_price=5.0),
+            line("536401", "13047", "2010-12-03 09:00:00", stock_code="85123A", quantity=2),
+            line("536410", "12583", "2010-12-02 10:00:00", stock_code="85123A"),
+            line("536420", "17850", "2010-12-02 11:00:00", stock_code="22728"),
+            line("536430", "14000", "2010-12-05 12:00:00"),
+            line("536440", "16000", "2010-12-06 13:00:00"),
+            line("536450", None, "2010-12-06 14:00:00"),
+        ],
+        "file-1.csv",
+        loaded_at=datetime(2020, 1, 1),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select=ACTIVITY_SELECT)
+    # a mark on a customer the second load does not touch: a run that rewrote its row would lose it
+    with connect(settings) as con:
+        con.execute(
+            "update gold.customer_activity_days set country = 'untouched' where customer_id = '17850'"
+        )
+
+    write_bronze(
+        settings,
+        [
+            line("536500", "15000", "2010-12-10 08:00:00"),  # a new customer
+            line("536501", "13047", "2010-12-08 09:00:00", stock_code="22728"),  # a new day, a known product
+            line("536501", "13047", "2010-12-08 09:00:00", stock_code="21730", unit_price=2.0),  # a new one
+            line("C536502", "13047", "2010-12-09 10:00:00", quantity=-1),  # a cancellation
+            # a late line of an invoice of the first load: a product new to its customer, on the same day
+            line("536410", "12583", "2010-12-02 10:01:00", stock_code="22728", unit_price=5.0),
+            line("536440", None, "2010-12-06 13:00:00", stock_code="21730", unit_price=3.0),  # a guest line
+            line("536430", "19000", "2010-12-05 12:00:00", stock_code="22728"),  # takes 14000's invoice
+        ],
+        "file-2.csv",
+        loaded_at=datetime(2020, 1, 2),
+    )
+    built = dbt_build({"as_of": "2010-12-31"}, command=RUN, select=ACTIVITY_SELECT)
+
+    sql = compiled_sql(built, "customer_activity_days")
+    assert "_load_id in ('load-file-2.csv')" in sql
+    assert "load-file-1.csv" not in sql
+    # the touched customers' lines lie in the second load's invoices' period
+    assert "invoiced_at between timestamp '2010-12-02 10:00:00' and timestamp '2010-12-10 08:00:00'" in sql
+    assert query(settings, "select country from gold.customer_activity_days where customer_id = '17850'") == [
+        ("untouched",)
+    ]
+    first, second = "load-file-1.csv", "load-file-2.csv"
+    assert query(settings, ACTIVITY_DAYS) == [
+        ("12583", "2010-12-02", 1, 0, Decimal("15.000"), 2, None, second),
+        ("13047", "2010-12-01", 1, 0, Decimal("15.000"), 2, None, first),
+        ("13047", "2010-12-03", 1, 0, Decimal("20.000"), 0, 2, first),
+        ("13047", "2010-12-08", 1, 0, Decimal("12.000"), 1, 5, second),
+        ("13047", "2010-12-09", 0, 1, Decimal("-10.000"), 0, None, second),
+        ("15000", "2010-12-10", 1, 0, Decimal("10.000"), 1, None, second),
+        ("16000", "2010-12-06", 1, 0, Decimal("13.000"), 1, None, second),
+        ("17850", "2010-12-02", 1, 0, Decimal("10.000"), 1, None, first),
+        ("19000", "2010-12-05", 1, 0, Decimal("20.000"), 1, None, second),
+    ]
+    with connect(settings) as con:
+        con.execute(
+            "update gold.customer_activity_days set country = 'United Kingdom' where customer_id = '17850'"
+        )
+    # nothing new: nothing recomputed, the same rows
+    built = dbt_build({"as_of": "2010-12-31"}, command=RUN, select=ACTIVITY_SELECT)
+    assert "invoiced_at between null and null" in compiled_sql(built, "customer_activity_days")
+    snapshot_activity_days(settings)
+
+    dbt_build({"as_of": "2010-12-31"}, command=(*RUN, "--full-refresh"), select=ACTIVITY_SELECT)
+
+    assert activity_days_differences(settings) == (9, 0, 0)
+
+
+def test_customer_activity_days_built_as_a_table_is_recomputed_whole_on_its_first_incremental_run(
+    settings: Settings, dbt_build
+):
+    """A warehouse whose customer_activity_days was built before the model was incremental has no
+    high-water mark (`_loaded_at`): the next run recomputes every customer, adds the two columns, and leaves
+    the table a full refresh builds."""
+    write_bronze(
+        settings,
+        [line("536400", "13047", "2010-12-01 08:00:00"), line("536410", "12583", "2010-12-02 10:00:00")],
+        "file-1.csv",
+        loaded_at=datetime(2020, 1, 1),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select=ACTIVITY_SELECT)
+    with connect(settings) as con:
+        con.execute("alter table gold.customer_activity_days drop column _load_id")
+        con.execute("alter table gold.customer_activity_days drop column _loaded_at")
+        # a row no full build gives: the first incremental run must not keep it
+        con.execute(
+            "insert into gold.customer_activity_days (customer_id, activity_date, orders, cancellations, "
+            "net_revenue, new_products, is_purchase_day) "
+            "values ('99999', date '2010-12-01', 1, 0, 1, 0, true)"
+        )
+    write_bronze(
+        settings,
+        [line("536500", "15000", "2010-12-10 08:00:00")],
+        "file-2.csv",
+        loaded_at=datetime(2020, 1, 2),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select=ACTIVITY_SELECT)
+
+    assert query(settings, "select customer_id, _load_id from gold.customer_activity_days order by 1") == [
+        ("12583", "load-file-1.csv"),
+        ("13047", "load-file-1.csv"),
+        ("15000", "load-file-2.csv"),
+    ]
+    snapshot_activity_days(settings)
+    dbt_build({"as_of": "2010-12-31"}, command=(*RUN, "--full-refresh"), select=ACTIVITY_SELECT)
+    assert activity_days_differences(settings) == (3, 0, 0)
+
+
+PRODUCT_SELECT = "+report_product_invoices"
+# the report's counts as the lines give them: distinct invoices and customers per product up to as_of
+PRODUCT_COUNTS_FROM_LINES = """
+    select
+        stock_code,
+        count(distinct case when not is_cancellation then invoice_no end),
+        count(distinct case when is_cancellation then invoice_no end),
+        count(distinct customer_id),
+        sum(case when not is_cancellation then quantity else 0 end),
+        -sum(case when is_cancellation then quantity else 0 end),
+        sum(revenue)
+    from silver.int_sales_lines
+    where invoice_date <= date '{as_of}'
+    group by stock_code
+    order by stock_code
+"""
+PRODUCT_COUNTS = (
+    "select stock_code, invoice_count, cancellation_count, customer_count, quantity_sold, quantity_returned, "
+    "net_revenue from gold.report_product_invoices order by stock_code"
+)
+
+
+def test_product_days_rebuild_from_the_new_lines_first_day_and_the_report_counts_distinct_as_of_any_date(
+    settings: Settings, dbt_build
+):
+    """int_product_days_aggregated counts each invoice and customer on the first day it had a product. The
+    second load brings lines dated from 2010-11-29, so the run rebuilds the days from then on: a customer
+    who had the product earlier (13047, from 2010-11-01) or an invoice that had it earlier (536300) must
+    not count again, and a customer's line dated before their first one (12583's product 85123A, from
+    2010-12-02 to 2010-11-29) moves them to the earlier day. The report, a sum of days up to as_of, equals
+    the distinct counts over the lines for every as_of, and the rollup equals a full refresh."""
+    write_bronze(
+        settings,
+        [
+            line("536200", "13047", "2010-11-01 08:00:00", stock_code="85123A"),
+            line("536300", "17850", "2010-11-27 23:59:00", stock_code="22728"),
+            line("536400", "13047", "2010-12-01 08:00:00", stock_code="85123A", quantity=2),
+            line("536400", "13047", "2010-12-01 08:00:00", stock_code="22728"),
+            line("536410", "12583", "2010-12-02 10:00:00", stock_code="85123A"),
+            line("536450", None, "2010-12-02 11:00:00", stock_code="22728"),
+            line("C536460", "12583", "2010-12-04 10:00:00", stock_code="85123A", quantity=-1),
+        ],
+        "file-1.csv",
+        loaded_at=datetime(2020, 1, 1),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select=PRODUCT_SELECT)
+    write_bronze(
+        settings,
+        [
+            line("536380", "12583", "2010-11-29 09:00:00", stock_code="85123A"),  # before 12583's first
+            line("536300", "17850", "2010-11-30 00:01:00", stock_code="22728"),  # an invoice across midnight
+            line("536401", "13047", "2010-12-03 09:00:00", stock_code="85123A"),  # 13047 had it on 11-01
+            line("536500", "15000", "2010-12-10 08:00:00", stock_code="85123A"),  # a new customer
+            line("536501", None, "2010-12-10 09:00:00", stock_code="21730", unit_price=2.0),  # a new product
+            line("C536502", "15000", "2010-12-11 10:00:00", stock_code="85123A", quantity=-1),
+        ],
+        "file-2.csv",
+        loaded_at=datetime(2020, 1, 2),
+    )
+    built = dbt_build({"as_of": "2010-12-31"}, command=RUN, select=PRODUCT_SELECT)
+
+    # the first day of the new load's lines, looked up before the build
+    assert "where invoice_date >= date '2010-11-29'" in compiled_sql(built, "int_product_days_aggregated")
+    assert query(
+        settings,
+        "select stock_code, invoice_date::varchar, first_invoices, first_cancellations, first_customers "
+        "from silver.int_product_days_aggregated where stock_code = '85123A' order by 2",
+    ) == [
+        ("85123A", "2010-11-01", 1, 0, 1),
+        ("85123A", "2010-11-29", 1, 0, 1),  # 12583, moved from 2010-12-02
+        ("85123A", "2010-12-01", 1, 0, 0),
+        ("85123A", "2010-12-02", 1, 0, 0),
+        ("85123A", "2010-12-03", 1, 0, 0),
+        ("85123A", "2010-12-04", 0, 1, 0),
+        ("85123A", "2010-12-10", 1, 0, 1),
+        ("85123A", "2010-12-11", 0, 1, 0),
+    ]
+    for as_of in ("2010-11-28", "2010-11-30", "2010-12-02", "2010-12-10", "2010-12-31"):
+        dbt_build({"as_of": as_of}, command=RUN, select="report_product_invoices")
+        assert query(settings, PRODUCT_COUNTS) == query(
+            settings, PRODUCT_COUNTS_FROM_LINES.format(as_of=as_of)
+        )
+    assert query(settings, PRODUCT_COUNTS) == [
+        ("21730", 1, 0, 0, 1, 0, Decimal("2.000")),
+        ("22728", 3, 0, 2, 4, 0, Decimal("40.000")),  # a guest's invoice is an invoice
+        ("85123A", 6, 2, 3, 7, 2, Decimal("50.000")),
+    ]
+
+    with connect(settings) as con:
+        con.execute("create schema incremental")
+        con.execute(
+            "create table incremental.product_days as select * from silver.int_product_days_aggregated"
+        )
+    dbt_build({"as_of": "2010-12-31"}, command=(*RUN, "--full-refresh"), select="int_product_days_aggregated")
+    assert query(
+        settings,
+        "select (select count(*) from silver.int_product_days_aggregated), "
+        "(select count(*) from (select * from incremental.product_days "
+        "except all select * from silver.int_product_days_aggregated)), "
+        "(select count(*) from (select * from silver.int_product_days_aggregated "
+        "except all select * from incremental.product_days))",
+    ) == [(13, 0, 0)]

@@ -1,3 +1,22 @@
+-- incremental: every row of a customer depends only on that customer's lines and invoices (the lag over its
+-- days, the first purchase of each product), so a run recomputes whole only the customers that the loads it
+-- has not read touch (macro customers_touched_by_new_loads), from all of their lines and invoices, and keeps
+-- the other customers' rows as they are. The pre-hook deletes the touched customers' rows, then the run
+-- appends their new ones (delete+insert on customer_id would keep the rows of a customer left with no day).
+-- Each row keeps the `_loaded_at` and `_load_id` of its latest invoice line: the high-water mark that tells
+-- the next run which loads are new. A table built before this model was incremental has no mark: its next
+-- run recomputes every customer and adds the two columns (append_new_columns). A full refresh gives the same
+-- table.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_rows_of_touched_customers(ref('int_invoice_lines_classified'),
+            ref('int_invoices_aggregated'), ref('fct_invoices')) }}",
+    )
+}}
+
 with
 
 invoice_lines as (
@@ -14,6 +33,34 @@ customer_invoices as (
 
 ),
 
+{% if is_incremental() %}
+touched_customers as (
+
+    {{ customers_touched_by_new_loads(
+        ref('int_invoice_lines_classified'), ref('int_invoices_aggregated'), ref('fct_invoices')
+    ) }}
+
+),
+{% endif %}
+
+lines_to_read as (
+
+    select * from invoice_lines
+    {% if is_incremental() -%}
+    where customer_id in (select customer_id from touched_customers)
+    {%- endif %}
+
+),
+
+invoices_to_read as (
+
+    select * from customer_invoices
+    {% if is_incremental() -%}
+    where customer_id in (select customer_id from touched_customers)
+    {%- endif %}
+
+),
+
 first_product_purchases as (
 
     -- the day each customer first bought each product: finer than an invoice, so from the lines
@@ -22,7 +69,7 @@ first_product_purchases as (
         product_id,
         min(invoice_date) as first_purchase_date
 
-    from invoice_lines
+    from lines_to_read
     where not is_cancellation
     group by customer_id, product_id
 
@@ -53,9 +100,11 @@ invoices_aggregated_to_days as (
         sum(case when not is_cancellation then revenue else 0 end) as purchase_revenue,
         sum(case when is_cancellation then -revenue else 0 end) as returned_revenue,
         sum(case when not is_cancellation then quantity else 0 end) as purchase_items,
-        max(case when not is_cancellation then revenue end) as max_basket_value
+        max(case when not is_cancellation then revenue end) as max_basket_value,
+        max(_loaded_at) as _loaded_at,
+        {{ feature_arg_max('_load_id', '_loaded_at') }} as _load_id
 
-    from customer_invoices
+    from invoices_to_read
     group by customer_id, invoice_date
 
 ),
@@ -95,7 +144,9 @@ final as (
         cast(
             {{ dbt.datediff('purchase_gaps.previous_purchase_date', 'purchase_gaps.activity_date', 'day') }}
             as integer
-        ) as days_since_previous_purchase
+        ) as days_since_previous_purchase,
+        purchase_gaps._load_id,
+        purchase_gaps._loaded_at
 
     from purchase_gaps
     left join new_products_per_day
