@@ -1,8 +1,8 @@
 with
 
-product_days as (
+sales_lines as (
 
-    select * from {{ ref('int_product_days_aggregated') }}
+    select * from {{ ref('int_sales_lines') }}
     where {{ is_visible_as_of('invoice_date') }}
 
 ),
@@ -15,18 +15,16 @@ products as (
 
 product_totals as (
 
-    -- an invoice or a customer counts once, on the first day it had the product: the sum over the days up to
-    -- as_of is the distinct count over the lines up to as_of
     select
         stock_code,
-        sum(first_invoices) as invoice_count,
-        sum(first_cancellations) as cancellation_count,
-        sum(first_customers) as customer_count,
-        sum(quantity_sold) as quantity_sold,
-        sum(quantity_returned) as quantity_returned,
-        sum(net_revenue) as net_revenue
+        count(distinct case when not is_cancellation then invoice_no end) as invoice_count,
+        count(distinct case when is_cancellation then invoice_no end) as cancellation_count,
+        count(distinct customer_id) as customer_count,
+        sum(case when not is_cancellation then quantity else 0 end) as quantity_sold,
+        -sum(case when is_cancellation then quantity else 0 end) as quantity_returned,
+        sum(revenue) as net_revenue
 
-    from product_days
+    from sales_lines
     group by stock_code
 
 ),
@@ -38,9 +36,9 @@ final as (
         product_totals.stock_code,
         products.description,
         {{ as_of_date() }} as as_of_date,
-        cast(product_totals.invoice_count as bigint) as invoice_count,
-        cast(product_totals.cancellation_count as bigint) as cancellation_count,
-        cast(product_totals.customer_count as bigint) as customer_count,
+        product_totals.invoice_count,
+        product_totals.cancellation_count,
+        product_totals.customer_count,
         product_totals.quantity_sold,
         product_totals.quantity_returned,
         product_totals.net_revenue
