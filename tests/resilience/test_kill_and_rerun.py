@@ -44,9 +44,11 @@ def test_kill_during_ingestion_then_rerun_loads_each_file_once(
 ) -> None:
     site = site_from("")
     kill_during(site, RUN_ID, "ingest", when="loaded sample-s3-00002.csv")
-    # The kill fell while the third file loaded: its transaction died with the process.
-    assert scalar(site, "select count(*) from bronze.load_log") == 2
-    assert scalar(site, "select count(*) from bronze.raw_invoices") == 10_000
+    # The kill fell mid-ingestion: files load side by side, so when the third file's line is logged the
+    # others may or may not have committed; those in flight died with the process, whole.
+    logged = scalar(site, "select count(*) from bronze.load_log")
+    assert 1 <= logged < 5
+    assert scalar(site, "select count(*) from bronze.raw_invoices") == 5_000 * logged
 
     run_driver(site, RUN_ID)
 
