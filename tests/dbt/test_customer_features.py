@@ -233,6 +233,30 @@ def test_features_of_a_table_read_by_parallel_threads_are_the_same_bits_on_a_reb
     assert all(ipt_checksum() == first for _ in range(3))
 
 
+@pytest.mark.parametrize("per_aggregate", [1, 2])
+def test_cutoffs_aggregated_in_batches_give_the_rows_of_one_aggregate(settings, dbt_build, per_aggregate):
+    """Batches of cutoffs (var feature_cutoffs_per_aggregate) only bound the hash table: same rows."""
+    write_bronze(settings, LINES + LAST_YEAR_LINES)
+    cutoffs = ["2010-03-31", "2011-01-13", "2011-03-31", "2011-04-30", "2011-06-30"]
+    dbt_vars = {"as_of": "2011-06-30", "horizon_days": 90, "feature_cutoffs": cutoffs}
+    dbt_build(dbt_vars, command=("run",), select="+customer_activity_days")
+
+    def rows(cutoffs_per_aggregate: int) -> list[tuple]:
+        dbt_build(
+            {**dbt_vars, "feature_cutoffs_per_aggregate": cutoffs_per_aggregate},
+            command=("run",),
+            select="customer_features",
+        )
+        return query(settings, "select * from gold.customer_features order by customer_id, cutoff_date")
+
+    in_one = rows(len(cutoffs))
+    assert sorted({str(row[1]) for row in in_one}) == cutoffs
+    # a customer is at every cutoff on or after its first line: 4 (2010-03-31) at 5, 1 (2011-01-03) and 3
+    # (2010-12-15) at 4, 2 (2011-04-02) at 2
+    assert len(in_one) == 15
+    assert rows(per_aggregate) == in_one
+
+
 def test_a_cutoff_after_as_of_is_refused(settings, dbt_build):
     write_bronze(settings, LINES)
     with pytest.raises(DbtError, match="after as_of"):

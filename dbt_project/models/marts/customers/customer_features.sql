@@ -62,6 +62,12 @@ cutoff_windows as (
 
 activity_before_cutoffs as (
 
+    -- one aggregate per batch of a few cutoffs, their union the same rows: a hash table of every customer at
+    -- every cutoff at once (x ~40 aggregates) outgrows the memory limit at scale and spills (macro
+    -- feature_cutoff_batches)
+    {% for cutoff_batch in feature_cutoff_batches(
+        var('feature_cutoffs'), var('as_of'), var('feature_cutoffs_per_aggregate')
+    ) -%}
     select
         activity_days.customer_id,
         cutoff_windows.cutoff_date,
@@ -126,8 +132,20 @@ activity_before_cutoffs as (
 
     from activity_days
     inner join cutoff_windows
-        on activity_days.activity_date <= cutoff_windows.cutoff_date
+        on
+            activity_days.activity_date <= cutoff_windows.cutoff_date
+            and cutoff_windows.cutoff_date in (
+                {%- for cutoff in cutoff_batch -%}
+                cast('{{ cutoff }}' as date){% if not loop.last %}, {% endif %}
+                {%- endfor -%}
+            )
     group by activity_days.customer_id, cutoff_windows.cutoff_date
+    {%- if not loop.last %}
+
+    union all
+
+    {% endif -%}
+    {%- endfor %}
 
 ),
 
