@@ -512,3 +512,129 @@ def test_customer_activity_days_built_as_a_table_is_recomputed_whole_on_its_firs
     snapshot_activity_days(settings)
     dbt_build({"as_of": "2010-12-31"}, command=(*RUN, "--full-refresh"), select=ACTIVITY_SELECT)
     assert activity_days_differences(settings) == (3, 0, 0)
+
+
+PRODUCT_SELECT = "+report_product_invoices"
+PRODUCT_ROLLUPS = ("silver.int_product_days_aggregated", "silver.int_product_customers_aggregated")
+# the report's counts as the lines give them: distinct invoices and customers per product up to as_of
+PRODUCT_COUNTS_FROM_LINES = """
+    select
+        stock_code,
+        count(distinct case when not is_cancellation then invoice_no end),
+        count(distinct case when is_cancellation then invoice_no end),
+        count(distinct customer_id),
+        sum(case when not is_cancellation then quantity else 0 end),
+        -sum(case when is_cancellation then quantity else 0 end),
+        sum(revenue)
+    from silver.int_sales_lines
+    where invoice_date <= date '{as_of}'
+    group by stock_code
+    order by stock_code
+"""
+PRODUCT_COUNTS = (
+    "select stock_code, invoice_count, cancellation_count, customer_count, quantity_sold, quantity_returned, "
+    "net_revenue from gold.report_product_invoices order by stock_code"
+)
+
+
+def product_rollups(settings: Settings) -> dict[str, list[tuple]]:
+    return {table: query(settings, f"select * from {table} order by all") for table in PRODUCT_ROLLUPS}
+
+
+def test_product_rollups_rebuild_what_new_lines_change_and_the_report_counts_distinct_as_of_any_date(
+    settings: Settings, dbt_build
+):
+    """int_product_days_aggregated counts each invoice on the first day it had a product;
+    int_product_customers_aggregated keeps each customer's first day with a product. The second load brings
+    lines dated from 2010-11-29, so the days from then on are rebuilt: an invoice that had the product
+    earlier (536300, from 2010-11-27 23:59, which straddles that day) must not count again, and its earlier
+    line is found by reading back to its first line time only; a customer who had the product earlier
+    (13047, from 2010-11-01) keeps that day, and a customer's line dated before their first one (12583's
+    85123A, from 2010-12-02 to 2010-11-29) moves the pair's day earlier. The report equals the distinct
+    counts over the lines for every as_of, a run with nothing new changes nothing, and both rollups equal a
+    full refresh."""
+    write_bronze(
+        settings,
+        [
+            line("536200", "13047", "2010-11-01 08:00:00", stock_code="85123A"),
+            line("536300", "17850", "2010-11-27 23:59:00", stock_code="22728"),
+            line("536400", "13047", "2010-12-01 08:00:00", stock_code="85123A", quantity=2),
+            line("536400", "13047", "2010-12-01 08:00:00", stock_code="22728"),
+            line("536410", "12583", "2010-12-02 10:00:00", stock_code="85123A"),
+            line("536450", None, "2010-12-02 11:00:00", stock_code="22728"),
+            line("C536460", "12583", "2010-12-04 10:00:00", stock_code="85123A", quantity=-1),
+        ],
+        "file-1.csv",
+        loaded_at=datetime(2020, 1, 1),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select=PRODUCT_SELECT)
+    write_bronze(
+        settings,
+        [
+            line("536380", "12583", "2010-11-29 09:00:00", stock_code="85123A"),  # before 12583's first
+            line("536300", "17850", "2010-11-30 00:01:00", stock_code="22728"),  # its invoice began 11-27
+            line("536401", "13047", "2010-12-03 09:00:00", stock_code="85123A"),  # 13047 had it on 11-01
+            line("536500", "15000", "2010-12-10 08:00:00", stock_code="85123A"),  # a new customer
+            line("536501", None, "2010-12-10 09:00:00", stock_code="21730", unit_price=2.0),  # a new product
+            line("C536502", "15000", "2010-12-11 10:00:00", stock_code="85123A", quantity=-1),
+        ],
+        "file-2.csv",
+        loaded_at=datetime(2020, 1, 2),
+    )
+    built = dbt_build({"as_of": "2010-12-31"}, command=RUN, select=PRODUCT_SELECT)
+
+    # the first day of the new load's lines, and the first line time of the invoice that straddles it
+    days_sql = compiled_sql(built, "int_product_days_aggregated")
+    assert "where invoice_date >= date '2010-11-29'" in days_sql
+    assert "invoiced_at >= timestamp '2010-11-27 23:59:00' and invoice_date < date '2010-11-29'" in days_sql
+    assert "_load_id in ('load-file-2.csv')" in compiled_sql(built, "int_product_customers_aggregated")
+    assert query(
+        settings,
+        "select stock_code, invoice_date::varchar, first_invoices, first_cancellations "
+        "from silver.int_product_days_aggregated where stock_code in ('85123A', '22728') order by 1, 2",
+    ) == [
+        ("22728", "2010-11-27", 1, 0),
+        ("22728", "2010-11-30", 0, 0),  # 536300's second line: the invoice counted on 11-27
+        ("22728", "2010-12-01", 1, 0),
+        ("22728", "2010-12-02", 1, 0),
+        ("85123A", "2010-11-01", 1, 0),
+        ("85123A", "2010-11-29", 1, 0),
+        ("85123A", "2010-12-01", 1, 0),
+        ("85123A", "2010-12-02", 1, 0),
+        ("85123A", "2010-12-03", 1, 0),
+        ("85123A", "2010-12-04", 0, 1),
+        ("85123A", "2010-12-10", 1, 0),
+        ("85123A", "2010-12-11", 0, 1),
+    ]
+    assert query(
+        settings,
+        "select stock_code, customer_id, first_bought_date::varchar, _load_id "
+        "from silver.int_product_customers_aggregated order by 1, 2",
+    ) == [
+        ("22728", "13047", "2010-12-01", "load-file-1.csv"),
+        ("22728", "17850", "2010-11-27", "load-file-2.csv"),  # read again, its day kept
+        ("85123A", "12583", "2010-11-29", "load-file-2.csv"),  # moved from 2010-12-02
+        ("85123A", "13047", "2010-11-01", "load-file-2.csv"),
+        ("85123A", "15000", "2010-12-10", "load-file-2.csv"),
+    ]
+    for as_of in ("2010-11-28", "2010-11-30", "2010-12-02", "2010-12-10", "2010-12-31"):
+        dbt_build({"as_of": as_of}, command=RUN, select="report_product_invoices")
+        assert query(settings, PRODUCT_COUNTS) == query(
+            settings, PRODUCT_COUNTS_FROM_LINES.format(as_of=as_of)
+        )
+    assert query(settings, PRODUCT_COUNTS) == [
+        ("21730", 1, 0, 0, 1, 0, Decimal("2.000")),
+        ("22728", 3, 0, 2, 4, 0, Decimal("40.000")),  # a guest's invoice is an invoice
+        ("85123A", 6, 2, 3, 7, 2, Decimal("50.000")),
+    ]
+
+    incremental = product_rollups(settings)
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select=PRODUCT_SELECT)  # nothing new
+    assert product_rollups(settings) == incremental
+    dbt_build(
+        {"as_of": "2010-12-31"},
+        command=(*RUN, "--full-refresh"),
+        select=" ".join(table.split(".")[1] for table in PRODUCT_ROLLUPS),
+    )
+    assert product_rollups(settings) == incremental
+    assert [len(rows) for rows in incremental.values()] == [13, 5]
