@@ -23,14 +23,15 @@ CAUTIOUS = (
     "--indirect-selection",
     "cautious",
 )  # no relationships to dimensions this selection leaves unbuilt
+UNIQUE_LINES = "unique_keys_of_untested_loads_int_invoice_lines_classified_invoice_line_id__invoiced_at"
+UNIQUE_FACTS = "unique_keys_of_untested_loads_fct_invoices_invoice_line_id__invoiced_at"
 SCOPED_TESTS = (
-    "unique_keys_of_untested_loads_int_invoice_lines_classified_invoice_line_id",
+    UNIQUE_LINES,
     "accepted_values_int_invoice_lines_classified_exclusion_reason__duplicate__missing_customer__non_product__invalid_price",
-    "unique_keys_of_untested_loads_fct_invoices_invoice_line_id",
+    UNIQUE_FACTS,
     "expression_is_true_fct_invoices_revenue_cast_quantity_unit_price_as_decimal_18_3_",
     "expression_is_true_fct_invoices_is_cancellation_quantity_0_or_not_is_cancellation",
 )
-UNIQUE_LINES = "unique_keys_of_untested_loads_int_invoice_lines_classified_invoice_line_id"
 FIRST, SECOND = "load-file-1.csv", "load-file-2.csv"
 
 
@@ -85,8 +86,12 @@ def test_an_incremental_run_tests_the_new_load_and_a_rebuild_tests_every_row(set
     for name, compiled in sql.items():
         assert f"_load_id in ('{SECOND}')" in compiled, name
         assert FIRST not in compiled, name
-    # unique still reads every kept line: the new keys are looked up among all of them
+    # unique still reads the kept lines: the new keys are looked up among all of them that share their
+    # period, as a key hashes the line's time (the new load's lines are from 10:00 to 11:00)
     assert sql[UNIQUE_LINES].count('"silver"."int_invoice_lines_classified" where not is_duplicate)') == 2
+    period = "invoiced_at between timestamp '2010-12-02 10:00:00' and timestamp '2010-12-02 11:00:00'"
+    for name in (UNIQUE_LINES, UNIQUE_FACTS):
+        assert period in sql[name], name
     assert recorded_loads(settings) == {
         ("silver.int_invoice_lines_classified", FIRST, 2),
         ("silver.int_invoice_lines_classified", SECOND, 2),
