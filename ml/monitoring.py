@@ -1,10 +1,15 @@
 """How earlier runs' predictions turned out, once their horizon has passed.
 
-A prediction made as of date p with horizon H is judged when a later run closes as_of >= p + H: its
-realised revenue is the customer's net revenue in (p, p + H] recomputed from gold.fct_invoices (floored
-at 0, as in training), so it does not depend on which cutoffs dbt happened to build. Every served column
-(XGBoost, BG/NBD, naive) gets the same metrics as the backtests, into gold.model_performance_history,
-one set per (prediction as_of, judging as_of): re-running a judgement replaces it.
+A prediction made as of date p with horizon H is judged by every later run whose as_of closes its window
+within one more horizon, p + H <= as_of < p + 2H: its realised revenue is the customer's net revenue in
+(p, p + H] recomputed from gold.fct_invoices (floored at 0, as in training), so it does not depend on which
+cutoffs dbt happened to build, and lines loaded late, up to a horizon after the window, still count. Every
+served column (XGBoost, BG/NBD, naive) gets the same metrics as the backtests, into
+gold.model_performance_history, one set per (prediction as_of, judging as_of): re-running a judgement
+replaces it, and earlier judgements stay. The bound is what keeps a monthly run's cost flat: judging every
+matured prediction again joins each one with its customer's lines (at 100M lines ~4 s per prediction date),
+so without it a run would grow slower with every month of history. It depends on dates only, so backfills
+in any order judge the same predictions.
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ MONITORED_METRICS = (
 def matured_predictions(
     con: duckdb.DuckDBPyConnection, as_of: date, prediction_as_of: date | None = None
 ) -> pd.DataFrame:
-    """Predictions whose window (p, p + H] ended by `as_of` (only those made at `prediction_as_of` when
-    given), with the revenue realised in it."""
+    """Predictions whose window (p, p + H] ended by `as_of`, less than a horizon before it (module
+    docstring; only those made at `prediction_as_of` when given), with the revenue realised in it."""
     if not table_exists(con, "gold", "customer_predictions") or not table_exists(con, "gold", "fct_invoices"):
         return pd.DataFrame()
     return con.execute(
@@ -54,6 +59,7 @@ def matured_predictions(
         with matured as (
             select * from gold.customer_predictions
             where as_of_date + horizon_days * interval 1 day <= ?::date
+              and as_of_date + 2 * horizon_days * interval 1 day > ?::date
               and (?::date is null or as_of_date = ?::date)
         ),
         realised as (
@@ -70,7 +76,7 @@ def matured_predictions(
         left join realised using (customer_id, as_of_date)
         order by matured.as_of_date, matured.customer_id
         """,
-        [as_of, prediction_as_of, prediction_as_of],
+        [as_of, as_of, prediction_as_of, prediction_as_of],
     ).df()
 
 

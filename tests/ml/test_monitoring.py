@@ -1,0 +1,58 @@
+"""Which earlier predictions a run judges, and the revenue it finds for them, on tables built in code."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from ml.monitoring import matured_predictions
+
+
+@pytest.fixture
+def con():
+    """Predictions of customer `a` made every 30 days with a 30-day horizon, and three of a's lines."""
+    connection = duckdb.connect()
+    connection.execute("create schema gold")
+    connection.execute(
+        """
+        create table gold.customer_predictions as
+        select 'a' as customer_id, as_of_date::date as as_of_date, 30 as horizon_days, 1.0 as predicted_revenue
+        from (values (date '2011-01-01'), (date '2011-01-31'), (date '2011-03-02'), (date '2011-04-01'))
+            as dates (as_of_date)
+        """
+    )
+    connection.execute(
+        """
+        create table gold.fct_invoices as
+        select 'a' as customer_id, invoice_date::date as invoice_date, revenue::decimal(18, 3) as revenue
+        from (values (date '2011-01-15', 10), (date '2011-02-10', 20), (date '2011-03-20', -5))
+            as lines (invoice_date, revenue)
+        """
+    )
+    yield connection
+    connection.close()
+
+
+def judged(con: duckdb.DuckDBPyConnection, as_of: date) -> list[tuple[str, float]]:
+    frame = matured_predictions(con, as_of)
+    return [
+        (day.isoformat(), actual) for day, actual in zip(frame["as_of_date"].dt.date, frame["actual_revenue"])
+    ]
+
+
+def test_a_run_judges_the_predictions_whose_window_closed_within_the_last_horizon(con):
+    # a window closes a horizon (30 days) after its prediction and is judged for one more horizon
+    assert judged(con, date(2011, 1, 30)) == []  # 01-01's window closes on 01-31
+    assert judged(con, date(2011, 1, 31)) == [("2011-01-01", 10.0)]
+    assert judged(con, date(2011, 3, 1)) == [("2011-01-01", 10.0)]  # the last day it is judged
+    assert judged(con, date(2011, 3, 2)) == [("2011-01-31", 20.0)]  # 01-01's judgements are history
+    assert judged(con, date(2011, 3, 31)) == [("2011-01-31", 20.0)]
+    assert judged(con, date(2011, 4, 1)) == [("2011-03-02", 0.0)]  # -5 in its window, floored at 0
+
+
+def test_a_report_judges_the_predictions_of_one_date_when_their_window_closes(con):
+    frame = matured_predictions(con, date(2011, 3, 2), prediction_as_of=date(2011, 1, 31))
+    assert list(frame["customer_id"]) == ["a"]
+    assert list(frame["actual_revenue"]) == [20.0]
