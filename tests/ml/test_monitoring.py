@@ -18,7 +18,7 @@ def con():
     connection.execute(
         """
         create table gold.customer_predictions as
-        select 'a' as customer_id, as_of_date::date as as_of_date, 30 as horizon_days, 1.0 as predicted_revenue
+        select 'a' as customer_id, as_of_date::date as as_of_date, 30 as horizon_days, 1.0 as revenue
         from (values (date '2011-01-01'), (date '2011-01-31'), (date '2011-03-02'), (date '2011-04-01'))
             as dates (as_of_date)
         """
@@ -37,9 +37,8 @@ def con():
 
 def judged(con: duckdb.DuckDBPyConnection, as_of: date) -> list[tuple[str, float]]:
     frame = matured_predictions(con, as_of)
-    return [
-        (day.isoformat(), actual) for day, actual in zip(frame["as_of_date"].dt.date, frame["actual_revenue"])
-    ]
+    days = [day.isoformat() for day in frame["as_of_date"].dt.date]
+    return list(zip(days, frame["actual_revenue"], strict=True))
 
 
 def test_a_run_judges_the_predictions_whose_window_closed_within_the_last_horizon(con):
