@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from cltv.sql import literal
 from ml.baselines import BgNbdBaseline, add_bgnbd_columns, naive_revenue
 from ml.config import MODEL_FEATURES, TIERS
 from ml.dataset import matrix
@@ -40,14 +43,27 @@ N_DRIVERS = 3
 
 
 def top_drivers(contributions: np.ndarray, n: int = N_DRIVERS) -> list[str]:
-    """The `n` features with the largest absolute contribution, largest first, with their signed value."""
+    """The `n` features with the largest absolute contribution, largest first, with their signed value.
+
+    The text is DuckDB's `printf`, the same as Python's `%+.3f`: a Python loop formatting three numbers per
+    customer took ~4.6 s of a 100M-line run's 760K customers, DuckDB ~1 s.
+    """
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :n]
-    names = np.asarray(MODEL_FEATURES, dtype=object)
-    rows = np.take_along_axis(contributions, order, axis=1)
-    return [
-        "; ".join(f"{names[i]} {v:+.3f}" for i, v in zip(idx, vals, strict=True))
-        for idx, vals in zip(order, rows, strict=True)
-    ]
+    values = np.take_along_axis(contributions, order, axis=1).astype(np.float64)
+    drivers = pa.table(
+        {f"feature_{k}": order[:, k].astype(np.int32) for k in range(order.shape[1])}
+        | {f"value_{k}": values[:, k] for k in range(order.shape[1])}
+    )
+    names = "[" + ", ".join(literal(name) for name in MODEL_FEATURES) + "]"
+    pattern = literal("; ".join(["%s %+.3f"] * order.shape[1]))
+    arguments = ", ".join(f"{names}[feature_{k} + 1], value_{k}" for k in range(order.shape[1]))
+    with duckdb.connect() as con:
+        con.register("drivers", drivers)
+        return (
+            con.execute(f"select printf({pattern}, {arguments}) as text from drivers")
+            .fetchnumpy()["text"]
+            .tolist()
+        )
 
 
 def score_batch(
