@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
 
 from ml.config import TIERS
@@ -29,39 +29,73 @@ CHAMPION_MODEL = "xgboost"
 BASELINE_MODELS = ("naive", "bgnbd")
 
 
-def _gini(actual: np.ndarray, predicted: np.ndarray) -> float:
-    """Gini of `actual` ordered by `predicted`, descending; tied predictions get their group's mean actual.
+@dataclass(frozen=True)
+class _Ranking:
+    """One array sorted once, largest first (ties in input order), with its runs of equal values.
+
+    Gini, Spearman and the top shares all rank the same arrays; sorting each once instead of per metric
+    (nine sorts per call) takes judging 760,000 predictions from ~0.7 s to ~0.3 s per model, which a
+    monthly run does for every model and matured prediction date.
+    """
+
+    order: np.ndarray  # positions, largest value first
+    starts: np.ndarray  # where each run of equal values begins, in sorted positions
+    counts: np.ndarray  # the length of each run
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Ranking:
+        order = np.argsort(-values, kind="stable")
+        ranked = values[order]
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        return cls(order, starts, np.diff(np.append(starts, values.size)))
+
+    def tie_means(self, actual: np.ndarray) -> np.ndarray:
+        """`actual` in this ranking's order, each run of tied values replaced by the run's mean."""
+        sums = np.add.reduceat(actual[self.order], self.starts) if actual.size else actual
+        return np.repeat(sums / self.counts, self.counts)
+
+    def average_ranks(self) -> np.ndarray:
+        """Rank of each position (1 = largest), ties sharing their mean rank."""
+        ranks = np.empty(self.order.size, dtype=np.float64)
+        ranks[self.order] = np.repeat(self.starts + (self.counts + 1) / 2, self.counts)
+        return ranks
+
+
+def _gini(actual: np.ndarray, ranking: _Ranking) -> float:
+    """Gini of `actual` ordered by a prediction's ranking; tied predictions get their group's mean actual.
 
     Averaging over ties is the expectation over every order of the tied customers, so a constant
     prediction scores exactly 0 instead of depending on the input order.
     """
     n = actual.size
-    order = np.argsort(-predicted, kind="stable")
-    sorted_pred = predicted[order]
-    sorted_actual = actual[order].astype(np.float64)
-    _, starts, counts = np.unique(-sorted_pred, return_index=True, return_counts=True)
-    group_sums = np.add.reduceat(sorted_actual, starts)
-    smoothed = np.repeat(group_sums / counts, counts)
-    total = smoothed.sum()
-    cumulative_share = np.cumsum(smoothed) / total
+    cumulative_share = np.cumsum(ranking.tie_means(actual)) / actual.sum()
     return float(cumulative_share.sum() / n - (n + 1) / (2 * n))
+
+
+def _normalized_gini(actual: np.ndarray, by_prediction: _Ranking, by_actual: _Ranking) -> float:
+    if actual.size < 2 or actual.sum() <= 0:
+        return math.nan
+    return _gini(actual, by_prediction) / _gini(actual, by_actual)
 
 
 def normalized_gini(actual: Sequence[float], predicted: Sequence[float]) -> float:
     """Gini of the prediction's ranking over that of the perfect ranking: 1 perfect, 0 random, -1 reversed."""
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
-    if actual.size < 2 or actual.sum() <= 0:
+    return _normalized_gini(actual, _Ranking.of(predicted), _Ranking.of(actual))
+
+
+def _spearman(by_actual: _Ranking, by_prediction: _Ranking) -> float:
+    if by_actual.order.size < 2 or by_actual.counts.size == 1 or by_prediction.counts.size == 1:
         return math.nan
-    return _gini(actual, predicted) / _gini(actual, actual)
+    return float(np.corrcoef(by_actual.average_ranks(), by_prediction.average_ranks())[0, 1])
 
 
 def spearman(actual: Sequence[float], predicted: Sequence[float]) -> float:
+    """Pearson correlation of the average ranks; NaN when either side is constant."""
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
-    if actual.size < 2 or np.all(actual == actual[0]) or np.all(predicted == predicted[0]):
-        return math.nan
-    return float(stats.spearmanr(actual, predicted).statistic)
+    return _spearman(_Ranking.of(actual), _Ranking.of(predicted))
 
 
 def rmse(actual: Sequence[float], predicted: Sequence[float]) -> float:
@@ -83,16 +117,18 @@ def mae_log1p(actual: Sequence[float], predicted: Sequence[float]) -> float:
     return float(np.mean(np.abs(_log1p_error(actual, predicted))))
 
 
-def top_share(actual: Sequence[float], predicted: Sequence[float], share: float) -> float:
-    """Share of the realised revenue earned by the top `share` of customers ranked by prediction."""
-    actual = np.asarray(actual, dtype=np.float64)
-    predicted = np.asarray(predicted, dtype=np.float64)
+def _top_share(actual: np.ndarray, by_prediction: _Ranking, share: float) -> float:
     total = actual.sum()
     if actual.size == 0 or total <= 0:
         return math.nan
     top = max(1, math.ceil(share * actual.size))
-    order = np.argsort(-predicted, kind="stable")
-    return float(actual[order[:top]].sum() / total)
+    return float(actual[by_prediction.order[:top]].sum() / total)
+
+
+def top_share(actual: Sequence[float], predicted: Sequence[float], share: float) -> float:
+    """Share of the realised revenue earned by the top `share` of customers ranked by prediction."""
+    actual = np.asarray(actual, dtype=np.float64)
+    return _top_share(actual, _Ranking.of(np.asarray(predicted, dtype=np.float64)), share)
 
 
 def decile_calibration(actual: Sequence[float], predicted: Sequence[float]) -> list[tuple[int, float, float]]:
@@ -109,14 +145,17 @@ def decile_calibration(actual: Sequence[float], predicted: Sequence[float]) -> l
 
 
 def regression_metrics(actual: Sequence[float], predicted: Sequence[float]) -> dict[str, float]:
+    actual = np.asarray(actual, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    by_actual, by_prediction = _Ranking.of(actual), _Ranking.of(predicted)
     metrics = {
-        "gini": normalized_gini(actual, predicted),
-        "spearman": spearman(actual, predicted),
+        "gini": _normalized_gini(actual, by_prediction, by_actual),
+        "spearman": _spearman(by_actual, by_prediction),
         "rmse": rmse(actual, predicted),
         "rmsle": rmsle(actual, predicted),
         "mae_log1p": mae_log1p(actual, predicted),
-        "top10_share": top_share(actual, predicted, 0.10),
-        "top20_share": top_share(actual, predicted, 0.20),
+        "top10_share": _top_share(actual, by_prediction, 0.10),
+        "top20_share": _top_share(actual, by_prediction, 0.20),
         "mean_predicted": float(np.mean(predicted)) if len(predicted) else math.nan,
         "mean_actual": float(np.mean(actual)) if len(actual) else math.nan,
         "customers": float(len(actual)),

@@ -47,36 +47,70 @@ MONITORED_METRICS = (
 )
 
 
+# What judging a prediction needs: `select *` also brought every run's top_drivers text into pandas
+# (2.2 s instead of 0.4 s for three prediction dates of 760,000 customers).
+JUDGED_COLUMNS = (
+    "customer_id",
+    "as_of_date",
+    "horizon_days",
+    "model_version",
+    "is_baseline_only",
+    *SCORED_COLUMNS.values(),
+    "p_tier_none",
+    "p_tier_low",
+    "p_tier_mid",
+    "p_tier_high",
+)
+
+
 def matured_predictions(
     con: duckdb.DuckDBPyConnection, as_of: date, prediction_as_of: date | None = None
 ) -> pd.DataFrame:
     """Predictions whose window (p, p + H] ended by `as_of`, less than a horizon before it (module
-    docstring; only those made at `prediction_as_of` when given), with the revenue realised in it."""
+    docstring; only those made at `prediction_as_of` when given), with the revenue realised in it.
+
+    The lines are summed per customer and window first, reading only the days of the matured windows
+    (fct_invoices' zone maps skip the rest), then joined to the predictions on equality: joining every
+    prediction with its customer's lines by a date range scanned all of fct_invoices.
+    """
     if not table_exists(con, "gold", "customer_predictions") or not table_exists(con, "gold", "fct_invoices"):
-        return pd.DataFrame()
+        return pd.DataFrame(columns=[*JUDGED_COLUMNS, "actual_revenue"])
     return con.execute(
-        """
-        with matured as (
-            select * from gold.customer_predictions
-            where as_of_date + horizon_days * interval 1 day <= ?::date
-              and as_of_date + 2 * horizon_days * interval 1 day > ?::date
-              and (?::date is null or as_of_date = ?::date)
+        f"""
+        with matured_windows as (
+            select distinct as_of_date, horizon_days
+            from gold.customer_predictions
+            where as_of_date + horizon_days * interval 1 day <= $as_of::date
+              and as_of_date + 2 * horizon_days * interval 1 day > $as_of::date
+              and ($prediction_as_of::date is null or as_of_date = $prediction_as_of::date)
+        ),
+        lines as (
+            select customer_id, invoice_date::date as invoice_day, revenue
+            from gold.fct_invoices
+            where invoice_date > (select min(as_of_date) from matured_windows)
+              and invoice_date < (
+                  select max(as_of_date + (horizon_days + 1) * interval 1 day) from matured_windows
+              )
         ),
         realised as (
-            select matured.customer_id, matured.as_of_date, sum(fct.revenue)::double as revenue
-            from matured
-            join gold.fct_invoices as fct
-              on fct.customer_id = matured.customer_id
-             and fct.invoice_date::date > matured.as_of_date
-             and fct.invoice_date::date <= matured.as_of_date + matured.horizon_days * interval 1 day
+            select windows.as_of_date, lines.customer_id, sum(lines.revenue)::double as revenue
+            from lines
+            join matured_windows as windows
+              on lines.invoice_day > windows.as_of_date
+             and lines.invoice_day <= windows.as_of_date + windows.horizon_days * interval 1 day
             group by all
+        ),
+        matured as (
+            select {", ".join(JUDGED_COLUMNS)}
+            from gold.customer_predictions
+            where (as_of_date, horizon_days) in (select (as_of_date, horizon_days) from matured_windows)
         )
         select matured.*, greatest(coalesce(realised.revenue, 0), 0) as actual_revenue
         from matured
         left join realised using (customer_id, as_of_date)
         order by matured.as_of_date, matured.customer_id
         """,
-        [as_of, as_of, prediction_as_of, prediction_as_of],
+        {"as_of": as_of, "prediction_as_of": prediction_as_of},
     ).df()
 
 

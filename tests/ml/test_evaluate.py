@@ -30,6 +30,17 @@ def test_spearman_rmse_rmsle_and_mae_log1p_against_hand_values():
     assert evaluate.mae_log1p([0, e], [e, e]) == pytest.approx(0.5)
 
 
+def test_spearman_gives_tied_values_their_mean_rank():
+    # average ranks (1, 2.5, 2.5, 4) against (1.5, 1.5, 3, 4); Spearman is the Pearson correlation of them
+    actual, predicted = [0, 5, 5, 9], [1, 1, 2, 3]
+    ranks_a, ranks_p = [1, 2.5, 2.5, 4], [1.5, 1.5, 3, 4]
+    expected = sum((a - 2.5) * (p - 2.5) for a, p in zip(ranks_a, ranks_p, strict=True)) / math.sqrt(
+        sum((a - 2.5) ** 2 for a in ranks_a) * sum((p - 2.5) ** 2 for p in ranks_p)
+    )
+    assert evaluate.spearman(actual, predicted) == pytest.approx(expected)
+    assert math.isnan(evaluate.spearman(actual, [2.0] * 4))  # a constant prediction ranks nothing
+
+
 def test_top_share_counts_the_realised_revenue_of_the_best_ranked_customers():
     actual = [10, 0, 0, 0, 0, 0, 0, 0, 0, 90]
     predicted = [8, 1, 1, 1, 1, 1, 1, 1, 1, 9]

@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from ml.monitoring import matured_predictions
+from ml.monitoring import JUDGED_COLUMNS, matured_predictions
 
 
 @pytest.fixture
@@ -18,7 +18,10 @@ def con():
     connection.execute(
         """
         create table gold.customer_predictions as
-        select 'a' as customer_id, as_of_date::date as as_of_date, 30 as horizon_days, 1.0 as revenue
+        select 'a' as customer_id, as_of_date::date as as_of_date, 30 as horizon_days, 'v1' as model_version,
+            false as is_baseline_only, 1.0 as predicted_revenue, 2.0 as bgnbd_clv, 3.0 as naive_revenue,
+            0.7 as p_tier_none, 0.1 as p_tier_low, 0.1 as p_tier_mid, 0.1 as p_tier_high,
+            'recency_days +0.100' as top_drivers
         from (values (date '2011-01-01'), (date '2011-01-31'), (date '2011-03-02'), (date '2011-04-01'))
             as dates (as_of_date)
         """
@@ -55,3 +58,19 @@ def test_a_report_judges_the_predictions_of_one_date_when_their_window_closes(co
     frame = matured_predictions(con, date(2011, 3, 2), prediction_as_of=date(2011, 1, 31))
     assert list(frame["customer_id"]) == ["a"]
     assert list(frame["actual_revenue"]) == [20.0]
+
+
+def test_judging_reads_the_scored_columns_only_and_lines_of_the_matured_windows_only(con):
+    # a line outside every matured window (after 01-31's window closed on 03-02) must not count
+    con.execute("insert into gold.fct_invoices values ('a', date '2011-03-03', 100)")
+    frame = matured_predictions(con, date(2011, 3, 2))
+    assert list(frame.columns) == [*JUDGED_COLUMNS, "actual_revenue"]
+    assert frame[["predicted_revenue", "bgnbd_clv", "naive_revenue", "actual_revenue"]].values.tolist() == [
+        [1.0, 2.0, 3.0, 20.0]
+    ]
+
+
+def test_a_warehouse_without_predictions_has_nothing_to_judge():
+    frame = matured_predictions(duckdb.connect(), date(2011, 3, 2))
+    assert frame.empty
+    assert list(frame.columns) == [*JUDGED_COLUMNS, "actual_revenue"]
