@@ -1,7 +1,8 @@
 {#-
-    dbt's `where` test config, with one placeholder: `__untested_loads__` becomes the filter of macro
-    untested_loads_filter for the model under test (the rows of the loads this test has not yet passed on).
-    dbt renders a test's `where` without the project's macros, so the placeholder is replaced here, when the
+    dbt's `where` test config, with two placeholders: `__untested_loads__` becomes the filter of macro
+    untested_loads_filter for the model under test (the rows of the loads this test has not yet passed on),
+    `__run_cutoffs__` the filter of macro run_cutoffs_filter (the rows of the cutoffs this run built).
+    dbt renders a test's `where` without the project's macros, so the placeholders are replaced here, when the
     test runs; dbt documents overriding this macro for such filters. Otherwise as dbt's own: the model is
     wrapped in `(select * from model where <where>)`.
 
@@ -12,6 +13,9 @@
     {%- set where = config.get('where') or '' -%}
     {%- if '__untested_loads__' in where -%}
         {%- set where = where | replace('__untested_loads__', untested_loads_filter(relation)) -%}
+    {%- endif -%}
+    {%- if '__run_cutoffs__' in where -%}
+        {%- set where = where | replace('__run_cutoffs__', run_cutoffs_filter()) -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}

@@ -257,6 +257,32 @@ def test_cutoffs_aggregated_in_batches_give_the_rows_of_one_aggregate(settings, 
     assert rows(per_aggregate) == in_one
 
 
+UNIQUE_FEATURES = "rfm_unique_combination_of_columns_customer_features_customer_id__cutoff_date"
+TEST = ("test", "--indirect-selection", "cautious")
+
+
+def test_the_key_test_reads_the_run_cutoffs_and_every_row_on_an_audit(settings, dbt_build):
+    write_bronze(settings, LINES)
+    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-03-31"]}, command=("run",), select=SELECT)
+    with connect(settings) as con:  # a duplicate key in a cutoff that the next run does not build
+        con.execute(
+            "insert into gold.customer_features "
+            "select * from gold.customer_features where cutoff_date = '2011-03-31' and customer_id = '1'"
+        )
+    later = {"as_of": "2011-06-30", "feature_cutoffs": ["2011-04-30"]}
+    built = dbt_build(later, command=BUILD, select="customer_features")
+    compiled = {r.node.name: r.node.compiled_code for r in built.result.results}
+    assert "cutoff_date in (cast('2011-04-30' as date))" in compiled[UNIQUE_FEATURES]
+    with pytest.raises(DbtError, match=UNIQUE_FEATURES):  # an audit reads every cutoff
+        dbt_build({**later, "test_every_load": True}, command=TEST, select="customer_features")
+    with pytest.raises(DbtError, match=UNIQUE_FEATURES):  # a run of that cutoff tests it
+        dbt_build(
+            {"as_of": "2011-06-30", "feature_cutoffs": ["2011-03-31"]},
+            command=TEST,
+            select="customer_features",
+        )
+
+
 def test_a_cutoff_after_as_of_is_refused(settings, dbt_build):
     write_bronze(settings, LINES)
     with pytest.raises(DbtError, match="after as_of"):
