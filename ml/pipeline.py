@@ -409,7 +409,10 @@ def _run_stage(
             "champion_rule": evaluate.__doc__.split("Champion rule: ")[1].split("\n\n")[0],
             "beat_baselines": beat,
             "champion": champion,
-            "objective_rule": "highest mean backtest Gini; within 0.005 of it, lowest mean RMSE",
+            "objective_rule": (
+                "among objectives beating the baselines by the champion rule (else all): highest mean "
+                "backtest Gini; within 0.005 of it, lowest mean RMSE"
+            ),
             "backtest_summary": summary,
             "backtests": {c.isoformat(): r for c, r in per_cutoff.items()},
             "validation_search": models.search,

@@ -4,13 +4,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from ml.cutoffs import plan_cutoffs
+from ml.cutoffs import plan_cutoffs, seasonal_cutoff
 
 
 def test_training_cutoffs_step_back_by_the_horizon_and_add_the_same_season_last_year():
     plan = plan_cutoffs(date(2011, 12, 9), 90, n_training_cutoffs=3, n_backtests=0)
     assert plan.scoring == date(2011, 12, 9)
-    assert plan.training == (date(2010, 12, 9), date(2011, 3, 14), date(2011, 6, 12), date(2011, 9, 10))
+    # the seasonal cutoff is 4 x 90 = 360 days back (2010-12-14), not 365 (2010-12-09): within a week of it
+    assert plan.training == (date(2010, 12, 14), date(2011, 3, 14), date(2011, 6, 12), date(2011, 9, 10))
     assert plan.validation == date(2011, 9, 10)
     assert plan.all == [*plan.training, date(2011, 12, 9)]
 
@@ -26,7 +27,7 @@ def test_backtests_are_out_of_time_and_replay_the_training_rule():
     plan = plan_cutoffs(date(2011, 9, 9), 90, n_training_cutoffs=2, n_backtests=3)
     assert [b.cutoff for b in plan.backtests] == [date(2011, 6, 11), date(2011, 3, 13), date(2010, 12, 13)]
     first = plan.backtests[0]
-    assert first.training == (date(2010, 6, 11), date(2010, 12, 13), date(2011, 3, 13))
+    assert first.training == (date(2010, 6, 16), date(2010, 12, 13), date(2011, 3, 13))
     for backtest in plan.backtests:
         # the backtest's own labels end by as_of, and its model's labels end by the backtest cutoff
         assert backtest.cutoff + timedelta(days=90) <= plan.scoring
@@ -41,6 +42,28 @@ def test_all_lists_every_cutoff_dbt_must_build_once_oldest_first():
     assert plan.all == sorted(expected)
     assert len(plan.all) == len(set(plan.all))
     assert plan.all[-1] == plan.scoring
+
+
+@pytest.mark.parametrize(
+    ("horizon", "seasonal"),
+    [
+        (90, date(2010, 9, 14)),  # 4 x 90 = 360 days
+        (30, date(2010, 9, 14)),  # 12 x 30
+        (180, date(2010, 9, 14)),  # 2 x 180
+        (7, date(2010, 9, 10)),  # 52 x 7 = 364
+        (100, date(2010, 9, 9)),  # 4 x 100 = 400 and 3 x 100 = 300 are weeks off: exactly a year
+    ],
+)
+def test_the_seasonal_cutoff_is_the_multiple_of_the_horizon_nearest_a_year_when_within_a_week(
+    horizon, seasonal
+):
+    assert seasonal_cutoff(date(2011, 9, 9), horizon) == seasonal
+    assert seasonal in plan_cutoffs(date(2011, 9, 9), horizon, n_training_cutoffs=1, n_backtests=0).training
+
+
+def test_backtests_share_the_seasonal_cutoffs_so_a_quarterly_plan_builds_eight_cutoffs():
+    plan = plan_cutoffs(date(2011, 9, 9), 90, n_training_cutoffs=3, n_backtests=3)
+    assert plan.all == [date(2011, 9, 9) - timedelta(days=90 * k) for k in range(7, -1, -1)]
 
 
 def test_a_horizon_longer_than_a_year_adds_no_seasonal_cutoff_inside_its_own_window():

@@ -142,6 +142,26 @@ def test_the_served_objective_is_the_best_on_backtest_means_and_tweedie_without_
     assert choose_objective({"xgb_hurdle": {"gini": float("nan"), "rmse": 1.0}}) == "tweedie"
 
 
+def test_an_objective_that_beats_the_baselines_is_served_before_one_that_does_not():
+    from ml.train import choose_objective
+
+    baselines = {
+        "bgnbd": {"gini": 0.830, "spearman": 0.538, "rmse": 1279.0},
+        "naive": {"gini": 0.815, "spearman": 0.518, "rmse": 1675.0},
+    }
+    summary = {
+        **baselines,
+        "xgb_hurdle": {"gini": 0.831, "spearman": 0.546, "rmse": 1516.0},  # beats both
+        "xgb_tweedie": {"gini": 0.828, "spearman": 0.541, "rmse": 1503.0},  # lower RMSE, trails BG/NBD's Gini
+    }
+    assert choose_objective(summary) == "hurdle"
+    summary["xgb_tweedie"]["gini"] = 0.8305  # both win: within the tolerance, the lower RMSE again
+    assert choose_objective(summary) == "tweedie"
+    summary["xgb_hurdle"]["rmse"] = summary["xgb_tweedie"]["rmse"] = 2000.0  # neither beats naive's RMSE
+    summary["xgb_tweedie"]["rmse"] = 1900.0
+    assert choose_objective(summary) == "tweedie"
+
+
 def test_revenue_models_are_monotone_in_past_spend_and_recency(fitted, frames):
     x = matrix(frames[1])
     richer, staler = x.copy(), x.copy()
