@@ -20,7 +20,9 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -134,6 +136,14 @@ class MlRunSummary:
 
 
 # --- reading -----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def timed(phase: str) -> Iterator[None]:
+    """Log how long a phase of the stage took: the benchmark reads these lines to say where the time goes."""
+    started = time.perf_counter()
+    yield
+    log.info("ML stage %s: %.1f s", phase, time.perf_counter() - started)
 
 
 def trainability(
@@ -367,7 +377,7 @@ def _run_stage(
     plan = plan_cutoffs(as_of, horizon_days, n_training_cutoffs=n_training_cutoffs, n_backtests=n_backtests)
     assert_no_leakage(plan.training, as_of, horizon_days)
 
-    with connect(settings, read_only=True) as con:
+    with timed("reads"), connect(settings, read_only=True) as con:
         if not table_exists(con, "gold", "customer_features"):
             raise RuntimeError("gold.customer_features does not exist: run dbt before the ML stage")
         counts = labelled_counts(con, plan.all, horizon_days)
@@ -383,7 +393,8 @@ def _run_stage(
 
     jobs: list[Callable[[], Any]] = [partial(backtest_fold, fold, horizon_days, limits) for fold in folds]
     jobs.append(partial(fit_final_baselines, bgnbd_sample, train, horizon_days, limits))
-    *fold_results, (bgnbd, train) = parallel_calls(jobs)
+    with timed(f"backtests ({len(folds)}) and baselines"):
+        *fold_results, (bgnbd, train) = parallel_calls(jobs)
     raw_per_cutoff = {fold.backtest.cutoff: result for fold, result in zip(folds, fold_results, strict=True)}
     del folds, bgnbd_sample
     objective = choose_objective(summarise(raw_per_cutoff))
@@ -395,9 +406,10 @@ def _run_stage(
     models: FittedModels | None = None
     artifact_dir, artifact_sha = None, None
     if reason is None:
-        models = fit_models(
-            train, max_search_rows=limits.max_search_rows, objectives=(objective,), served=objective
-        )
+        with timed("final fit"):
+            models = fit_models(
+                train, max_search_rows=limits.max_search_rows, objectives=(objective,), served=objective
+            )
         del train
         model_version = f"xgb-{as_of:%Y%m%d}-h{horizon_days}-{model_digest(models)[:12]}"
         artifact_dir = settings.models_dir / model_version
@@ -433,7 +445,8 @@ def _run_stage(
         status = "baseline_only"
         log.warning("ML stage for %s publishes baselines only: %s", as_of, reason)
 
-    predictions = _score(settings, as_of, horizon_days, model_version, models, bgnbd, limits)
+    with timed("scoring"):
+        predictions = _score(settings, as_of, horizon_days, model_version, models, bgnbd, limits)
     predictions["run_id"] = run_id
     run_row = {
         "run_id": run_id,
@@ -474,7 +487,8 @@ def _run_stage(
         for model, metrics in results.items()
         for metric, value in metrics.items()
     ]
-    _write(settings, as_of, run_id, predictions, run_row, metric_rows)
+    with timed("monitoring and writes"):
+        _write(settings, as_of, run_id, predictions, run_row, metric_rows)
     return MlRunSummary(
         run_id=run_id,
         as_of=as_of,

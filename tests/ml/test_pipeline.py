@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from cltv.config import Settings
 from cltv.warehouse import connect
 from ml.config import MODEL_FEATURES, TIERS, MlLimits
-from ml.pipeline import run_ml_stage
+from ml.pipeline import run_ml_stage, timed
 from tests.ml.conftest import AS_OF, HORIZON, build_shop, features_at
 
 LATER = AS_OF + timedelta(days=HORIZON)
@@ -253,3 +255,9 @@ def test_a_warehouse_without_features_is_a_clear_error(settings):
         con.execute("create schema if not exists gold")
     with pytest.raises(RuntimeError, match="customer_features does not exist"):
         run_ml_stage(settings, run_id="x", as_of=AS_OF, horizon_days=HORIZON)
+
+
+def test_each_phase_of_the_stage_logs_its_seconds(caplog):
+    with caplog.at_level(logging.INFO, logger="ml.pipeline"), timed("reads"):
+        pass
+    assert re.fullmatch(r"ML stage reads: \d+\.\d s", caplog.messages[-1])
