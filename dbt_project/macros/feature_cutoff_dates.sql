@@ -21,6 +21,16 @@
 {%- endmacro %}
 
 {#-
+    The run's cutoff dates (`feature_cutoff_list`) as comma-separated date literals, for `cutoff_date in (...)`
+    filters that let a scan skip the other cutoffs' row groups.
+-#}
+{% macro feature_cutoff_literals(feature_cutoffs, as_of) -%}
+    {%- for cutoff in feature_cutoff_list(feature_cutoffs, as_of) -%}
+    cast('{{ cutoff }}' as date){% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#-
     A `select` of the run's cutoff dates (`feature_cutoff_list`), one row each, as a column `cutoff_date` of
     type date. Portable SQL (one `select ... union all` per cutoff), so callers need no DuckDB list functions.
 -#}

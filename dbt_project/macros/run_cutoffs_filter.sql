@@ -15,10 +15,6 @@
     {%- if var('test_every_load', false) -%}
         true
     {%- else -%}
-        {{ column }} in (
-            {%- for cutoff in feature_cutoff_list(var('feature_cutoffs'), var('as_of')) -%}
-            cast('{{ cutoff }}' as date){% if not loop.last %}, {% endif %}
-            {%- endfor -%}
-        )
+        {{ column }} in ({{ feature_cutoff_literals(var('feature_cutoffs'), var('as_of')) }})
     {%- endif -%}
 {%- endmacro %}

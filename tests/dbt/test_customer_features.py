@@ -179,28 +179,42 @@ def test_lines_after_a_cutoff_change_nothing_in_its_features(settings, dbt_build
         assert inside[key] == expected
 
 
-def test_a_run_replaces_its_cutoffs_and_keeps_the_others(settings, dbt_build):
-    write_bronze(settings, LINES)
-    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-03-31"]}, command=("run",), select=SELECT)
-    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-04-30"]}, command=("run",), select=SELECT)
-    counts = dict(
+def cutoff_counts(settings) -> dict[str, int]:
+    return dict(
         query(settings, "select cutoff_date::varchar, count(*) from gold.customer_features group by 1")
     )
-    assert counts == {"2011-03-31": 2, "2011-04-30": 3}
 
-    write_bronze(settings, [line("800", "8", "2011-03-01 10:00")], source_file="late.csv")
-    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-03-31"]}, command=("run",), select=SELECT)
-    counts = dict(
-        query(settings, "select cutoff_date::varchar, count(*) from gold.customer_features group by 1")
+
+def test_a_run_replaces_its_cutoffs_keeps_every_as_of_and_drops_older_training_cutoffs(settings, dbt_build):
+    write_bronze(settings, LINES)
+    dbt_build(
+        {"as_of": "2011-04-30", "feature_cutoffs": ["2011-03-31", "2011-04-30"]},
+        command=("run",),
+        select=SELECT,
     )
-    assert counts == {"2011-03-31": 3, "2011-04-30": 3}  # rebuilt with customer 8, no duplicates
+    assert cutoff_counts(settings) == {"2011-03-31": 2, "2011-04-30": 3}
+
+    # the next run drops the first run's training cutoff (03-31) and keeps its as_of (04-30)
+    dbt_build(
+        {"as_of": "2011-06-30", "feature_cutoffs": ["2011-05-31", "2011-06-30"]},
+        command=("run",),
+        select=SELECT,
+    )
+    assert cutoff_counts(settings) == {"2011-04-30": 3, "2011-05-31": 3, "2011-06-30": 3}
+
+    # a late line, and the first run again: its cutoffs are rebuilt with customer 8, without duplicates;
+    # the second run's training cutoff (05-31) goes, its as_of (06-30) stays as that run left it
+    write_bronze(settings, [line("800", "8", "2011-03-01 10:00")], source_file="late.csv")
+    dbt_build(
+        {"as_of": "2011-04-30", "feature_cutoffs": ["2011-03-31", "2011-04-30"]},
+        command=("run",),
+        select=SELECT,
+    )
+    assert cutoff_counts(settings) == {"2011-03-31": 3, "2011-04-30": 4, "2011-06-30": 3}
 
     # an empty list means [as_of]
     dbt_build({"as_of": "2011-05-31", "feature_cutoffs": []}, command=("run",), select=SELECT)
-    counts = dict(
-        query(settings, "select cutoff_date::varchar, count(*) from gold.customer_features group by 1")
-    )
-    assert counts["2011-05-31"] == 4
+    assert cutoff_counts(settings) == {"2011-04-30": 4, "2011-05-31": 4, "2011-06-30": 3}
 
 
 def test_features_of_a_table_read_by_parallel_threads_are_the_same_bits_on_a_rebuild(settings, dbt_build):
@@ -263,8 +277,10 @@ TEST = ("test", "--indirect-selection", "cautious")
 
 def test_the_key_test_reads_the_run_cutoffs_and_every_row_on_an_audit(settings, dbt_build):
     write_bronze(settings, LINES)
-    dbt_build({"as_of": "2011-06-30", "feature_cutoffs": ["2011-03-31"]}, command=("run",), select=SELECT)
-    with connect(settings) as con:  # a duplicate key in a cutoff that the next run does not build
+    dbt_build({"as_of": "2011-03-31", "feature_cutoffs": []}, command=("run",), select=SELECT)
+    with connect(
+        settings
+    ) as con:  # a duplicate key in a cutoff that the next run keeps (an as_of) but does not build
         con.execute(
             "insert into gold.customer_features "
             "select * from gold.customer_features where cutoff_date = '2011-03-31' and customer_id = '1'"

@@ -1,13 +1,16 @@
--- Incremental: a run (re)builds only its own cutoffs' rows and keeps the other cutoffs' rows, so training sets
--- stacked over past cutoffs survive; delete+insert on cutoff_date replaces a cutoff that is built again.
+-- Incremental: a run (re)builds only its own cutoffs' rows (delete+insert on cutoff_date replaces a cutoff that is
+-- built again) and keeps every run's as_of cutoff; the training and backtest cutoffs of earlier runs are
+-- dropped (post-hook, macro drop_training_only_cutoffs: every run rebuilds the ones it reads).
 -- A new feature column is appended to an existing table: every run rebuilds all the cutoffs it reads, so
 -- older rows left null are never trained or scored on.
+-- depends_on: {{ ref('rfm_segment_history') }}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='cutoff_date',
         on_schema_change='append_new_columns',
+        post_hook="{{ drop_training_only_cutoffs(ref('rfm_segment_history')) }}",
     )
 }}
 
