@@ -8,8 +8,12 @@ served column (XGBoost, BG/NBD, naive) gets the same metrics as the backtests, i
 gold.model_performance_history, one set per (prediction as_of, judging as_of): re-running a judgement
 replaces it, and earlier judgements stay. The bound is what keeps a monthly run's cost flat: judging every
 matured prediction again joins each one with its customer's lines (at 100M lines ~4 s per prediction date),
-so without it a run would grow slower with every month of history. It depends on dates only, so backfills
-in any order judge the same predictions.
+so without it a run would grow slower with every month of history.
+
+It depends on dates only, and each judgement is made once both its dates have run: a run judges the
+matured predictions as of its own date, and its own predictions as of the later run dates that already
+judged (`judgements`). A backfill that runs a later as_of first finds no earlier predictions to judge; the
+earlier run, coming second, judges them for it. So backfills in any order end with the same judgements.
 """
 
 from __future__ import annotations
@@ -61,6 +65,29 @@ JUDGED_COLUMNS = (
     "p_tier_mid",
     "p_tier_high",
 )
+
+
+def judgements(
+    con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int
+) -> list[tuple[date, date | None]]:
+    """(judging as_of, prediction as_of or None for all) pairs a run at `as_of` writes (module docstring).
+
+    Its own date judging every matured prediction, then each later run date within its own predictions'
+    window, p + H <= date < p + 2H, judging them only. Run dates are those of gold.model_runs.
+    """
+    pairs: list[tuple[date, date | None]] = [(as_of, None)]
+    if table_exists(con, "gold", "model_runs"):
+        later = con.execute(
+            """
+            select distinct as_of from gold.model_runs
+            where as_of >= $as_of::date + $horizon * interval 1 day
+              and as_of < $as_of::date + 2 * $horizon * interval 1 day
+            order by as_of
+            """,
+            {"as_of": as_of, "horizon": horizon_days},
+        ).fetchall()
+        pairs.extend((judged_at, as_of) for (judged_at,) in later)
+    return pairs
 
 
 def matured_predictions(

@@ -140,7 +140,7 @@ class MlRunSummary:
 
 @contextmanager
 def timed(phase: str) -> Iterator[None]:
-    """Log how long a phase of the stage took: the benchmark reads these lines to say where the time goes."""
+    """Log how long a phase of the stage took: a run's log (and the bench log) shows where the time goes."""
     started = time.perf_counter()
     yield
     log.info("ML stage %s: %.1f s", phase, time.perf_counter() - started)
@@ -576,11 +576,17 @@ def _write(
             con.execute("insert into gold.model_runs by name select * from ml_runs")
             con.execute("delete from gold.model_metrics where run_id = ?", [run_id])
             con.execute("insert into gold.model_metrics by name select * from ml_metrics")
-            history = monitoring.performance_rows(monitoring.matured_predictions(con, as_of), as_of)
-            history["run_id"] = run_id
-            con.register("ml_history", history)
-            con.execute("delete from gold.model_performance_history where evaluated_as_of = ?", [as_of])
-            con.execute("insert into gold.model_performance_history by name select * from ml_history")
+            for judged_at, prediction_as_of in monitoring.judgements(con, as_of, run_row["horizon_days"]):
+                matured = monitoring.matured_predictions(con, judged_at, prediction_as_of)
+                history = monitoring.performance_rows(matured, judged_at)
+                history["run_id"] = run_id
+                con.register("ml_history", history)
+                con.execute(
+                    "delete from gold.model_performance_history where evaluated_as_of = ? "
+                    "and (prediction_as_of = ? or ?::date is null)",
+                    [judged_at, prediction_as_of, prediction_as_of],
+                )
+                con.execute("insert into gold.model_performance_history by name select * from ml_history")
             con.execute("commit")
         except Exception:
             con.execute("rollback")

@@ -217,6 +217,34 @@ def test_a_run_replaces_its_cutoffs_keeps_every_as_of_and_drops_older_training_c
     assert cutoff_counts(settings) == {"2011-04-30": 4, "2011-05-31": 4, "2011-06-30": 3}
 
 
+def test_an_earlier_as_of_one_horizon_before_a_later_one_ends_the_same_in_any_order(settings, dbt_build):
+    """03-31 is the first run's as_of and, 90 days later, the second run's training cutoff: the second run
+    labels it, the first does not (its window ends after that run's as_of). Whichever ran last, the third
+    run leaves 03-31 as its own run built it, unlabelled, so backfills in any order end the same."""
+    write_bronze(settings, LINES)
+    first = {"as_of": "2011-03-31", "feature_cutoffs": ["2011-03-31"]}
+    second = {"as_of": "2011-06-29", "feature_cutoffs": ["2011-03-31", "2011-06-29"]}
+    last = {"as_of": "2011-07-31", "feature_cutoffs": ["2011-07-31"]}
+
+    def backfill(*runs: dict) -> dict:
+        for dbt_vars in runs:
+            dbt_build({**dbt_vars, "horizon_days": 90}, command=("run",), select=SELECT)
+        return features(settings)
+
+    second_labels = backfill(first, second)[("1", "2011-03-31")]
+    assert (second_labels["label_revenue"], second_labels["label_orders"]) == (Decimal("37.000"), 2)
+    in_order = backfill(last)
+    out_of_order = backfill(second, first, last)
+
+    assert sorted({cutoff for _, cutoff in in_order}) == ["2011-03-31", "2011-06-29", "2011-07-31"]
+    assert out_of_order == in_order
+    assert all(
+        row["label_revenue"] is None and row["label_orders"] is None
+        for (_, cutoff), row in in_order.items()
+        if cutoff in ("2011-03-31", "2011-06-29")
+    )
+
+
 def test_features_of_a_table_read_by_parallel_threads_are_the_same_bits_on_a_rebuild(settings, dbt_build):
     """Floating-point sums in a parallel aggregate depend on the threads' order; the features must not."""
     write_bronze(settings, LINES)

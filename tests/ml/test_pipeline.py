@@ -17,6 +17,7 @@ from cltv.config import Settings
 from cltv.warehouse import connect
 from ml.config import MODEL_FEATURES, TIERS, MlLimits
 from ml.pipeline import run_ml_stage, timed
+from tests.conftest import settings_in
 from tests.ml.conftest import AS_OF, HORIZON, build_shop, features_at
 
 LATER = AS_OF + timedelta(days=HORIZON)
@@ -202,6 +203,34 @@ def test_a_later_run_judges_the_matured_predictions(stage):
         len(query(settings, "select 1 from gold.customer_predictions where as_of_date = ?", [AS_OF]))
         == summary["customers_scored"]
     )
+
+
+def test_a_backfill_judges_the_same_predictions_whichever_as_of_runs_first(tmp_path):
+    """In order, the LATER run judges the AS_OF predictions; out of order they do not exist yet when it runs,
+    so the AS_OF run, coming second, judges them for it: both orders end with the same judgements."""
+
+    def backfill(name: str, as_ofs: tuple[date, ...]) -> pd.DataFrame:
+        settings = settings_in(tmp_path / name)
+        build_shop(settings, n_customers=300, cutoffs=[AS_OF, LATER], data_end=LATER)
+        for as_of in as_ofs:
+            run_ml_stage(
+                settings,
+                run_id=f"run-{as_of}",
+                as_of=as_of,
+                horizon_days=HORIZON,
+                limits=MlLimits(min_training_rows=10**9),  # baselines only: the judging is what matters
+            )
+        return query(
+            settings,
+            "select * exclude (run_id) from gold.model_performance_history order by all",
+        )
+
+    in_order = backfill("in_order", (AS_OF, LATER))
+    out_of_order = backfill("out_of_order", (LATER, AS_OF))
+
+    pairs = set(zip(in_order["evaluated_as_of"].dt.date, in_order["prediction_as_of"].dt.date, strict=True))
+    assert pairs == {(LATER, AS_OF)}
+    pd.testing.assert_frame_equal(out_of_order, in_order)
 
 
 def test_too_short_history_publishes_baselines_and_says_why(settings):

@@ -1,7 +1,10 @@
-"""A backfill of three month ends, in order and out of order, ends in the same state.
+"""A backfill of three run dates, in order and out of order, ends in the same state.
 
-Out of order is 05-31, 04-30, 06-30: the last run is the same in both, so the tables of the current
-as_of (rfm_segments, the reports) must match too, not only the tables keyed by as_of.
+Out of order is 2024-02-28, 2023-11-30, 2024-06-30: the last run is the same in both, so the tables of the
+current as_of (rfm_segments, the reports) must match too, not only the tables keyed by as_of. 2023-11-30 is
+one horizon (90 days) before 2024-02-28, the case where order could matter: the later run trains on the
+earlier one's as_of cutoff (labelled for it, unlabelled for the earlier run) and judges the earlier run's
+predictions (which do not exist yet when it runs first).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from tests.resilience.conftest import (
 
 pytestmark = pytest.mark.slow
 
-IN_ORDER = ("2024-04-30", "2024-05-31", "2024-06-30")
-OUT_OF_ORDER = ("2024-05-31", "2024-04-30", "2024-06-30")
+IN_ORDER = ("2023-11-30", "2024-02-28", "2024-06-30")
+OUT_OF_ORDER = ("2024-02-28", "2023-11-30", "2024-06-30")
 
 
 def backfill(site: Site, as_ofs: tuple[str, ...]) -> None:
@@ -43,4 +46,6 @@ def test_backfill_in_order_and_out_of_order_end_in_the_same_state(
 
     history = "select list(distinct as_of_date order by as_of_date)::varchar[] from gold.rfm_segment_history"
     assert scalar(in_order, history) == list(IN_ORDER)
+    judged = "select count(*) from gold.model_performance_history where prediction_as_of = '2023-11-30'"
+    assert scalar(in_order, judged) > 0
     assert_same(results_only(fingerprints(out_of_order)), results_only(fingerprints(in_order)))

@@ -1,6 +1,7 @@
 -- Incremental: a run (re)builds only its own cutoffs' rows (delete+insert on cutoff_date replaces a cutoff that is
--- built again) and keeps every run's as_of cutoff; the training and backtest cutoffs of earlier runs are
--- dropped (post-hook, macro drop_training_only_cutoffs: every run rebuilds the ones it reads).
+-- built again) and keeps every run's as_of cutoff, as that run built it (unlabelled: macro
+-- clear_labels_of_earlier_runs); the training and backtest cutoffs of earlier runs are dropped (post-hook,
+-- macro drop_training_only_cutoffs: every run rebuilds the ones it reads).
 -- A new feature column is appended to an existing table: every run rebuilds all the cutoffs it reads, so
 -- older rows left null are never trained or scored on.
 -- depends_on: {{ ref('rfm_segment_history') }}
@@ -10,7 +11,10 @@
         incremental_strategy='delete+insert',
         unique_key='cutoff_date',
         on_schema_change='append_new_columns',
-        post_hook="{{ drop_training_only_cutoffs(ref('rfm_segment_history')) }}",
+        post_hook=[
+            "{{ drop_training_only_cutoffs(ref('rfm_segment_history')) }}",
+            "{{ clear_labels_of_earlier_runs() }}",
+        ],
     )
 }}
 
