@@ -190,8 +190,17 @@ def classifier_metrics(true_tiers: Sequence[int], probabilities: np.ndarray) -> 
 
 
 def mean_over_backtests(per_cutoff: Sequence[Mapping[str, float]], metric: str) -> float:
-    values = [row[metric] for row in per_cutoff if metric in row and not math.isnan(row[metric])]
+    values = _over_backtests(per_cutoff, metric)
     return float(np.mean(values)) if values else math.nan
+
+
+def median_over_backtests(per_cutoff: Sequence[Mapping[str, float]], metric: str) -> float:
+    values = _over_backtests(per_cutoff, metric)
+    return float(np.median(values)) if values else math.nan
+
+
+def _over_backtests(per_cutoff: Sequence[Mapping[str, float]], metric: str) -> list[float]:
+    return [row[metric] for row in per_cutoff if metric in row and not math.isnan(row[metric])]
 
 
 def beats_baselines(summary: Mapping[str, Mapping[str, float]]) -> bool | None:

@@ -266,18 +266,25 @@ def with_served_objective(
     return served
 
 
-def summarise(per_cutoff: dict[date, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Mean of each summary metric over the backtests, per model."""
+def summarise(
+    per_cutoff: dict[date, dict[str, dict[str, float]]],
+    metrics: tuple[str, ...] = SUMMARY_METRICS,
+    over: Callable[[list[dict[str, float]], str], float] = evaluate.mean_over_backtests,
+) -> dict[str, dict[str, float]]:
+    """Each summary metric over the backtests (the mean unless `over` says otherwise), per model."""
     models = sorted({model for results in per_cutoff.values() for model in results})
     return {
         model: {
-            metric: evaluate.mean_over_backtests(
-                [r[model] for r in per_cutoff.values() if model in r], metric
-            )
-            for metric in SUMMARY_METRICS
+            metric: over([r[model] for r in per_cutoff.values() if model in r], metric) for metric in metrics
         }
         for model in models
     }
+
+
+def median_rmse(per_cutoff: dict[date, dict[str, dict[str, float]]]) -> dict[str, float]:
+    """Median RMSE over the backtests, per model: the objective choice's tie-break (ml.train)."""
+    medians = summarise(per_cutoff, ("rmse",), evaluate.median_over_backtests)
+    return {model: values["rmse"] for model, values in medians.items()}
 
 
 # --- artifacts ---------------------------------------------------------------------------------------
@@ -397,7 +404,7 @@ def _run_stage(
         *fold_results, (bgnbd, train) = parallel_calls(jobs)
     raw_per_cutoff = {fold.backtest.cutoff: result for fold, result in zip(folds, fold_results, strict=True)}
     del folds, bgnbd_sample
-    objective = choose_objective(summarise(raw_per_cutoff))
+    objective = choose_objective(summarise(raw_per_cutoff), median_rmse=median_rmse(raw_per_cutoff))
     per_cutoff = with_served_objective(raw_per_cutoff, objective)
     summary = summarise(per_cutoff)
     beat = evaluate.beats_baselines(summary) if per_cutoff else None
@@ -423,7 +430,7 @@ def _run_stage(
             "champion": champion,
             "objective_rule": (
                 "among objectives beating the baselines by the champion rule (else all): highest mean "
-                "backtest Gini; within 0.005 of it, lowest mean RMSE"
+                "backtest Gini; within 0.005 of it, lowest median RMSE"
             ),
             "backtest_summary": summary,
             "backtests": {c.isoformat(): r for c, r in per_cutoff.items()},
