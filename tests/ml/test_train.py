@@ -221,3 +221,14 @@ def test_revenue_models_are_monotone_in_past_spend_and_recency(fitted, frames):
     base = fitted.revenue.predict(x)
     assert (fitted.revenue.predict(richer) >= base - 1e-9).all()
     assert (fitted.revenue.predict(staler) <= base + 1e-9).all()
+
+
+def test_without_bgnbd_the_offset_model_still_fits_from_a_unit_margin(frames):
+    """BG/NBD may not converge on a cutoff: its CLV is then missing, the offset log(1), the trees the rest."""
+    train, scoring = (frame.assign(bgnbd_clv=np.nan) for frame in frames)
+    model = fit_models(train, max_search_rows=100_000, objectives=("tweedie_bgnbd",)).revenue
+    predicted = model.predict(matrix(scoring))
+    assert np.isfinite(predicted).all()
+    assert (predicted > 0).all()
+    latest = train[train["cutoff_date"] == max(CUTOFFS)]
+    assert evaluate.normalized_gini(latest[LABEL], model.predict(matrix(latest))) > 0.5
