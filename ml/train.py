@@ -590,6 +590,8 @@ def load_models(directory: Path) -> tuple[RevenueModel, TierModel]:
         part.load_model(directory / f"revenue_{name}.json")
         parts[name] = part
     offset = spec.get("offset") or {}
+    if offset and (offset["feature"], offset["floor"]) != (OFFSET_FEATURE, OFFSET_FLOOR):
+        raise ValueError(f"{directory} was trained with another offset: {offset}")
     revenue = RevenueModel(
         spec["objective"], spec["config"], parts, spec["rounds"], spec["scale"], offset.get("reference", 0.0)
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import numpy as np
@@ -113,6 +114,11 @@ def test_saved_models_are_json_and_predict_the_same(fitted, frames, tmp_path):
     assert revenue.contributions(x).shape == (len(x), len(MODEL_FEATURES))
     assert revenue.objective == "tweedie_bgnbd"
     assert np.allclose(revenue.contributions(x), fitted.revenue.contributions(x), atol=1e-5)
+    spec = json.loads((tmp_path / "model.json").read_text())
+    spec["offset"]["floor"] = 10.0
+    (tmp_path / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match="another offset"):
+        load_models(tmp_path)
 
 
 def test_a_configuration_wins_on_validation_gini_and_near_ties_go_to_the_lower_rmse():
