@@ -37,10 +37,12 @@ MANIFEST := dbt_project/target/manifest.json
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# --compile-bytecode: uv does not compile by default, and where PYTHONDONTWRITEBYTECODE is set (this
+# machine, the image) nothing is cached afterwards: every process would compile Airflow, dbt and pandas again
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e ".[dev]"
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e ".[dev]"
 	touch $@
 
 setup: $(STAMP) ## create .venv and install cltv with pinned dependencies

@@ -40,7 +40,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from cltv.airflow_env import WAREHOUSE_POOL
 from cltv.config import DBT_PROJECT_DIR, Settings
-from cltv.dbt_runner import artifacts_dir
+from cltv.dbt_runner import artifacts_dir, close_dbt_connections
 from cltv.period import MAX_HORIZON_DAYS, MIN_HORIZON_DAYS
 
 SCHEDULES = {"monthly": "0 3 1 * *", "quarterly": "0 3 1 1,4,7,10 *", "none": None}
@@ -80,6 +80,23 @@ FROZEN_HEAP: dict[str, Any] = {
 }
 
 
+def close_dbt_warehouse(context: Any, result: Any = None) -> None:
+    """After a dbt task, however it ends: close the warehouse connection dbt-duckdb keeps open for the
+    invocation (`keep_open`), so the next task in the process opens it afresh, then thaw the heap."""
+    try:
+        close_dbt_connections()
+    finally:
+        unfreeze_heap(context)
+
+
+DBT_TASK_HOOKS: dict[str, Any] = {
+    "pre_execute": freeze_heap,
+    "post_execute": close_dbt_warehouse,
+    "on_failure_callback": close_dbt_warehouse,
+    "on_retry_callback": close_dbt_warehouse,
+}
+
+
 def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None = None) -> DbtTaskGroup:
     """One layer of dbt models as Cosmos tasks, each model built with its tests (`dbt build`).
 
@@ -90,6 +107,8 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
     - no manifest.json or run_results.json per task (`--no-write-json`): nothing reads them, and Cosmos'
       OpenLineage parse, which looks for them in its copy of the project, stops at once;
     - no dataset registration per task (`emit_datasets=False`): the gold group announces `GOLD` itself;
+    - the warehouse is opened once per task, not once per node, and closed when the task ends
+      (`close_dbt_warehouse`);
     - the heap is frozen while the task runs (`freeze_heap`).
     """
     settings = Settings.from_env()
@@ -125,7 +144,7 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
             "dbt_cmd_flags": ["--target-path", str(artifacts_dir(settings)), "--no-write-json"],
             # Compiled SQL is in the warehouse's dbt_target/ (see above), not in Cosmos' copy of the project.
             "should_store_compiled_sql": False,
-            **FROZEN_HEAP,
+            **DBT_TASK_HOOKS,
             "retries": 1,
             "pool": WAREHOUSE_POOL,
             "outlets": outlets or [],

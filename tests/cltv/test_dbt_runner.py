@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import duckdb
 import pytest
 
 from cltv.config import Settings
-from cltv.dbt_runner import DbtError, dbt_args, run_dbt
+from cltv.dbt_runner import DbtError, close_dbt_connections, dbt_args, run_dbt
 
 
 def test_vars_reach_dbt_as_json(settings: Settings):
@@ -34,6 +35,19 @@ def test_dbt_writes_the_configured_warehouse_and_releases_it(settings: Settings)
     assert settings.warehouse.exists()  # dbt opened the warehouse this test names, not another file
     probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('create table ok as select 1').close()"
     subprocess.run([sys.executable, "-c", probe, str(settings.warehouse)], check=True)
+
+
+@pytest.mark.slow
+def test_dbt_leaves_no_connection_open_in_its_own_process(settings: Settings):
+    """dbt-duckdb keeps the warehouse open across nodes (keep_open); a later reader in the same process
+    opening it with other settings (read-only) would be refused if the invocation left it open."""
+    run_dbt(["run-operation", "generate_schema_name", "--args", "{custom_schema_name: gold}"], settings)
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    assert DuckDBConnectionManager._ENV is None
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("select 1").fetchone() == (1,)
+    close_dbt_connections()  # nothing open: a no-op
 
 
 @pytest.mark.slow

@@ -83,6 +83,8 @@ def test_dependencies_install_from_the_pins_and_the_dbt_manifest_is_built():
     assert "--constraint deploy/constraints.txt" in run
     assert "--requirement pyproject.toml" in run
     assert "--requirement deploy/requirements-deploy.txt" in run
+    # PYTHONDONTWRITEBYTECODE caches nothing at run time: the image ships its dependencies compiled
+    assert "--compile-bytecode" in run
     assert "python -m cltv manifest" in run
     assert re.fullmatch(r"\d+\.\d+\.\d+", arg_defaults()["UV_VERSION"])
 
