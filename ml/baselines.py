@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -209,12 +211,22 @@ class BgNbdBaseline:
         return np.maximum(np.asarray(expected, dtype=np.float64), 0.0)
 
 
-def with_bgnbd_features(frame: pd.DataFrame, horizon_days: int, max_rows: int) -> pd.DataFrame:
-    """The frame with BG/NBD's expected purchases, P(alive) and CLV, fitted on each cutoff's own rows."""
+def with_bgnbd_features(
+    frame: pd.DataFrame,
+    horizon_days: int,
+    max_rows: int,
+    fitted: Mapping[date, BgNbdBaseline] | None = None,
+) -> pd.DataFrame:
+    """The frame with BG/NBD's expected purchases, P(alive) and CLV, fitted on each cutoff's own customers.
+
+    `fitted` holds cutoffs' models fitted once for every frame that holds them (the ML stage fits each cutoff
+    once for the backtest folds and the final training, which share cutoffs); a cutoff without one is
+    fitted here on the frame's rows.
+    """
     parts = []
-    for _, rows in frame.groupby("cutoff_date", sort=True):
-        predicted = BgNbdBaseline().fit(rows, max_rows).predict(rows, horizon_days)
-        parts.append(add_bgnbd_columns(rows, predicted))
+    for cutoff, rows in frame.groupby("cutoff_date", sort=True):
+        model = (fitted or {}).get(cutoff) or BgNbdBaseline().fit(rows, max_rows)
+        parts.append(add_bgnbd_columns(rows, model.predict(rows, horizon_days)))
     if not parts:
         return add_bgnbd_columns(frame, BgNbdBaseline().predict(frame, horizon_days))
     return pd.concat(parts).loc[frame.index]

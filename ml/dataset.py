@@ -38,6 +38,19 @@ def _date_list(cutoffs: Sequence[date]) -> str:
     return ", ".join(f"date '{cutoff.isoformat()}'" for cutoff in cutoffs)
 
 
+def _labelled(cutoffs: Sequence[date]) -> str:
+    """Filter: the training sample's labelled rows of these cutoffs, for the horizon bound as parameter.
+
+    Only the sample (`is_training_sample`): a cutoff that is also an earlier run's as_of holds every
+    customer, others their sample alone, and training on the sample whichever way the cutoff was built
+    makes backfills in any order train the same models (customer_features, macro feature_training_samples).
+    """
+    return (
+        f"cutoff_date in ({_date_list(cutoffs)}) and is_training_sample and {LABEL} is not null "
+        "and horizon_days = ?"
+    )
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     rows = con.execute(
         "select 1 from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
@@ -55,7 +68,7 @@ def labelled_counts(
         f"""
         select cutoff_date::date, count(*), count(*) filter (where {LABEL} > 0)
         from {TABLE}
-        where cutoff_date in ({_date_list(cutoffs)}) and {LABEL} is not null and horizon_days = ?
+        where {_labelled(cutoffs)}
         group by 1
         """,
         [horizon_days],
@@ -100,7 +113,7 @@ def load_labelled(
     """Features and label of the given cutoffs, labels for `horizon_days` only, negative labels set to 0."""
     if not cutoffs:
         return empty_frame(with_label=True)
-    where = f"cutoff_date in ({_date_list(cutoffs)}) and {LABEL} is not null and horizon_days = ?"
+    where = _labelled(cutoffs)
     sample = _sample_clause(con, where, [horizon_days], max_rows)
     frame = con.execute(
         f"select {_select_list(True)} from {TABLE} where {where}{sample} order by cutoff_date, customer_id",

@@ -275,6 +275,78 @@ def test_features_of_a_table_read_by_parallel_threads_are_the_same_bits_on_a_reb
     assert all(ipt_checksum() == first for _ in range(3))
 
 
+def add_synthetic_customers(settings, customers: int) -> None:
+    """`customers` customers with 20 activity days each, 20 days apart from 2010-01-01 into 2011."""
+    with connect(settings) as con:
+        con.execute(
+            """
+            insert into gold.customer_activity_days (customer_id, activity_date, country, orders,
+                cancellations, net_revenue, purchase_revenue, returned_revenue, purchase_items,
+                max_basket_value, new_products, is_purchase_day, days_since_previous_purchase)
+            select 'x' || (range % $customers), date '2010-01-01' + cast(range // $customers as integer) * 20,
+                   'United Kingdom', 1, 0, 10 + range % 7, 10 + range % 7, 0, 1, 10, 1, true,
+                   case when range >= $customers then 20 end
+            from range(20 * $customers)
+            """,
+            {"customers": customers},
+        )
+
+
+def test_a_training_cutoff_holds_a_sample_of_customers_the_as_of_cutoff_all_of_them(settings, dbt_build):
+    """Over `feature_training_sample_customers` customers, a training cutoff is built for a sample only, with
+    the features a whole build gives those customers; the as_of cutoff keeps everyone and flags the sample."""
+    write_bronze(settings, LINES)
+    cutoffs = {"as_of": "2011-06-30", "horizon_days": 90, "feature_cutoffs": ["2010-12-31", "2011-06-30"]}
+    dbt_build(cutoffs, command=("run",), select="+customer_activity_days")
+    add_synthetic_customers(settings, 20_000)
+
+    def build(cap: int) -> dict[tuple[str, str], tuple]:
+        dbt_build({**cutoffs, "feature_training_sample_customers": cap}, command=("run",), select=SELECT)
+        rows = query(settings, "select * from gold.customer_features order by all")
+        return {(row[0], str(row[1])): row for row in rows}
+
+    whole, sampled = build(1_000_000), build(2_000)
+    at = {cutoff: {key for key in sampled if key[1] == cutoff} for cutoff in ("2010-12-31", "2011-06-30")}
+    # 20,001 customers by 2010-12-31 (customer 3 and the synthetic ones), 20,003 by 2011-06-30
+    assert 1_700 < len(at["2010-12-31"]) < 2_300
+    assert len(at["2011-06-30"]) == 20_003 == sum(1 for key in whole if key[1] == "2011-06-30")
+    flag = -1  # is_training_sample, the last column
+    assert all(sampled[key][flag] for key in at["2010-12-31"])
+    assert 1_700 < sum(sampled[key][flag] for key in at["2011-06-30"]) < 2_300
+    assert all(row[flag] for row in whole.values())  # under the cap every customer is the sample
+    # the sample's rows are the whole build's rows of those customers, labels included
+    assert all(sampled[key][:flag] == whole[key][:flag] for key in at["2010-12-31"])
+    assert sum(1 for key in sampled if key[0] == "1" and key[1] == "2010-12-31") == 0  # 1 starts in 2011
+
+
+def test_a_training_cutoff_that_is_an_earlier_as_of_keeps_every_customer_and_the_same_sample(
+    settings, dbt_build
+):
+    """2010-12-31 is an earlier run's as_of (a date of rfm_segment_history) and a later run's training
+    cutoff: the later run rebuilds it whole, so that run's as_of rows stay whole, with the sample flagged as
+    a run that samples it flags it; the ML stage reads the flagged rows, the same in any order of runs."""
+    write_bronze(settings, LINES)
+    later = {"as_of": "2011-06-30", "horizon_days": 90, "feature_cutoffs": ["2010-12-31", "2011-06-30"]}
+    cap = {"feature_training_sample_customers": 2_000}
+    dbt_build(later, command=("run",), select="+customer_activity_days")
+    add_synthetic_customers(settings, 20_000)
+    dbt_build({**later, **cap}, command=("run",), select="customer_features")
+    sampled = query(
+        settings, "select customer_id from gold.customer_features where cutoff_date = '2010-12-31' order by 1"
+    )
+
+    earlier = {"as_of": "2010-12-31", "horizon_days": 90, "feature_cutoffs": ["2010-12-31"]}
+    dbt_build({**earlier, **cap}, command=("run",), select="rfm_segment_history customer_features")
+    dbt_build({**later, **cap}, command=("run",), select="customer_features")
+    counts = query(
+        settings,
+        "select count(*), list(customer_id order by customer_id) filter (where is_training_sample) "
+        "from gold.customer_features where cutoff_date = '2010-12-31'",
+    )[0]
+    assert counts[0] == 20_001
+    assert [(customer,) for customer in counts[1]] == sampled
+
+
 @pytest.mark.parametrize("per_aggregate", [1, 2])
 def test_cutoffs_aggregated_in_batches_give_the_rows_of_one_aggregate(settings, dbt_build, per_aggregate):
     """Batches of cutoffs (var feature_cutoffs_per_aggregate) only bound the hash table: same rows."""

@@ -145,6 +145,7 @@ def features_at(invoices: pd.DataFrame, cutoff: date, horizon: int, as_of: date)
     out["label_orders"] = label_orders.reindex(out.index).fillna(0).astype(float) if covered else np.nan
     out["horizon_days"] = horizon
     out["cutoff_date"] = cutoff
+    out["is_training_sample"] = True  # fewer customers than customer_features samples
     out = out.reset_index()
     keep = [
         "customer_id",
@@ -179,6 +180,7 @@ def features_at(invoices: pd.DataFrame, cutoff: date, horizon: int, as_of: date)
         "horizon_days",
         "label_revenue",
         "label_orders",
+        "is_training_sample",
     ]
     return out[keep]
 

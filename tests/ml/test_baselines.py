@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml import evaluate
-from ml.baselines import BgNbdBaseline, naive_revenue
+from ml.baselines import BgNbdBaseline, naive_revenue, with_bgnbd_features
 from tests.ml.conftest import features_at, simulate_invoices
 
 CUTOFF = date(2011, 3, 13)
@@ -83,3 +83,17 @@ def test_bgnbd_cleans_impossible_rows_before_fitting(population):
     assert model.is_fitted
     assert np.isfinite(out["clv"]).all()
     assert (out["expected_purchases"][20:40] == 0).all()
+
+
+def test_bgnbd_features_use_a_cutoffs_shared_model_and_fit_the_others_on_the_frame(population):
+    """The ML stage fits each cutoff once for every frame holding it (ml.pipeline.fit_cutoff_baselines)."""
+    later = population.assign(cutoff_date=date(2011, 6, 11))
+    frame = pd.concat([population.iloc[:400], later.iloc[:400]], ignore_index=True)
+    shared = BgNbdBaseline().fit(population, max_rows=100_000)  # all 1,500 customers, not the frame's 400
+    out = with_bgnbd_features(frame, 90, 100_000, {CUTOFF: shared})
+
+    expected = shared.predict(population.iloc[:400], 90)["clv"].to_numpy(dtype=np.float32)
+    assert np.array_equal(out["bgnbd_clv"].to_numpy()[:400], expected)
+    refitted = BgNbdBaseline().fit(later.iloc[:400], max_rows=100_000).predict(later.iloc[:400], 90)
+    assert np.array_equal(out["bgnbd_clv"].to_numpy()[400:], refitted["clv"].to_numpy(dtype=np.float32))
+    assert not np.array_equal(expected, refitted["clv"].to_numpy(dtype=np.float32))

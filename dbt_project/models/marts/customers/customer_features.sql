@@ -4,6 +4,9 @@
 -- macro drop_training_only_cutoffs: every run rebuilds the ones it reads).
 -- A new feature column is appended to an existing table: every run rebuilds all the cutoffs it reads, so
 -- older rows left null are never trained or scored on.
+-- Training and backtest cutoffs hold a sample of customers when they have more than
+-- `feature_training_sample_customers` (the ML stage reads no more); as_of cutoffs hold every customer (macro
+-- feature_training_samples).
 -- depends_on: {{ ref('rfm_segment_history') }}
 {{
     config(
@@ -18,11 +21,35 @@
     )
 }}
 
+{%- set samples = feature_training_samples(ref('customer_activity_days'), ref('rfm_segment_history')) -%}
+{%- set whole_cutoffs, sampled_cutoffs, batches = [], [], [] -%}
+{%- for cutoff, sample in samples | dictsort -%}
+    {%- do (whole_cutoffs if sample.whole else sampled_cutoffs).append(cutoff) -%}
+{%- endfor -%}
+{%- set per_aggregate = {
+    false: var('feature_cutoffs_per_aggregate'), true: var('feature_sampled_cutoffs_per_aggregate')
+} -%}
+{%- for cutoffs, is_sampled in [(whole_cutoffs, false), (sampled_cutoffs, true)] if cutoffs -%}
+    {%- for cutoff_batch in feature_cutoff_batches(cutoffs, var('as_of'), per_aggregate[is_sampled]) -%}
+        {%- do batches.append((cutoff_batch, is_sampled)) -%}
+    {%- endfor -%}
+{%- endfor -%}
+
 with
 
 activity_days as (
 
     select * from {{ ref('customer_activity_days') }}
+
+),
+
+bucketed_activity_days as (
+
+    select
+        activity_days.*,
+        {{ customer_sample_bucket('activity_days.customer_id') }} as sample_bucket
+
+    from activity_days
 
 ),
 
@@ -60,7 +87,13 @@ cutoff_windows as (
         -- observed only when the warehouse's history reaches back to the window's first day
         history.history_start_date
         <= cast({{ dbt.dateadd('day', 1, dbt.dateadd('year', -1, 'cutoff_date')) }} as date)
-            as is_last_year_window_observed
+            as is_last_year_window_observed,
+        -- customers of lower sample buckets are the cutoff's training sample
+        case cutoff_date
+            {% for cutoff, sample in samples | dictsort -%}
+            when cast('{{ cutoff }}' as date) then {{ sample.buckets }}
+            {% endfor -%}
+        end as training_sample_buckets
 
     from cutoffs
     cross join history
@@ -71,10 +104,8 @@ activity_before_cutoffs as (
 
     -- one aggregate per batch of a few cutoffs, their union the same rows: a hash table of every customer at
     -- every cutoff at once (x ~40 aggregates) outgrows the memory limit at scale and spills (macro
-    -- feature_cutoff_batches)
-    {% for cutoff_batch in feature_cutoff_batches(
-        var('feature_cutoffs'), var('as_of'), var('feature_cutoffs_per_aggregate')
-    ) -%}
+    -- feature_cutoff_batches). A batch of sampled cutoffs reads its sample's days only.
+    {% for cutoff_batch, is_sampled in batches -%}
     select
         activity_days.customer_id,
         cutoff_windows.cutoff_date,
@@ -137,7 +168,15 @@ activity_before_cutoffs as (
             end
         ) as seasonal_purchase_revenue
 
+    {% if is_sampled -%}
+    {%- set batch_buckets = [] -%}
+    {%- for cutoff in cutoff_batch -%}{%- do batch_buckets.append(samples[cutoff].buckets) -%}{%- endfor -%}
+    from (
+        select * from bucketed_activity_days where sample_bucket < {{ batch_buckets | max }}
+    ) as activity_days
+    {%- else -%}
     from activity_days
+    {%- endif %}
     inner join cutoff_windows
         on
             activity_days.activity_date <= cutoff_windows.cutoff_date
@@ -146,6 +185,9 @@ activity_before_cutoffs as (
                 cast('{{ cutoff }}' as date){% if not loop.last %}, {% endif %}
                 {%- endfor -%}
             )
+            {%- if is_sampled %}
+            and activity_days.sample_bucket < cutoff_windows.training_sample_buckets
+            {%- endif %}
     group by activity_days.customer_id, cutoff_windows.cutoff_date
     {%- if not loop.last %}
 
@@ -184,6 +226,7 @@ features as (
             as last_seen_date,
         cutoff_windows.is_label_covered,
         cutoff_windows.is_last_year_window_observed,
+        cutoff_windows.training_sample_buckets,
         activity_in_label_windows.label_revenue,
         activity_in_label_windows.label_orders
 
@@ -239,7 +282,8 @@ final as (
             as orders_last_year_window,
         cast({{ var('horizon_days') }} as integer) as horizon_days,
         cast(case when is_label_covered then coalesce(label_revenue, 0) end as decimal(18, 3)) as label_revenue,
-        cast(case when is_label_covered then coalesce(label_orders, 0) end as integer) as label_orders
+        cast(case when is_label_covered then coalesce(label_orders, 0) end as integer) as label_orders,
+        {{ customer_sample_bucket('customer_id') }} < training_sample_buckets as is_training_sample
 
     from features
 
