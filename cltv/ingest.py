@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -89,10 +89,13 @@ create table if not exists bronze.load_log (
     load_id varchar primary key, run_id varchar, source_file varchar, file_sha256 varchar,
     file_format varchar, file_bytes bigint, status varchar, rows_in_file bigint, rows_loaded bigint,
     rows_rejected bigint, message varchar, started_at timestamp, finished_at timestamp,
-    file_mtime_ns bigint
+    file_mtime_ns bigint, earliest_invoiced_at timestamp
 );
 -- warehouses from before the quick check (see the module docstring) gain the column, empty
 alter table bronze.load_log add column if not exists file_mtime_ns bigint;
+-- the earliest line of each load (null when it loaded none): a model trained as of a date depends on the
+-- loads with lines up to that date only (ml.cache); older warehouses fill it once (`ensure_bronze_schema`)
+alter table bronze.load_log add column if not exists earliest_invoiced_at timestamp;
 """
 
 # Parse every raw (text) column once; `reason` names the first problem of a row, or is null.
@@ -185,6 +188,41 @@ class IngestSummary:
 
 def ensure_bronze_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+    fill_earliest_invoiced_at(con)
+
+
+def fill_earliest_invoiced_at(con: duckdb.DuckDBPyConnection) -> None:
+    """Loads logged before `earliest_invoiced_at` existed get it from their rows (once: a no-op after)."""
+    (missing,) = con.execute(
+        "select count(*) from bronze.load_log "
+        "where status = 'loaded' and rows_loaded > 0 and earliest_invoiced_at is null"
+    ).fetchone()
+    if missing:
+        con.execute(
+            """
+            update bronze.load_log set earliest_invoiced_at = earliest.invoiced_at
+            from (
+                select _load_id, min(invoice_date) as invoiced_at from bronze.raw_invoices
+                where _load_id in (
+                    select load_id from bronze.load_log
+                    where status = 'loaded' and rows_loaded > 0 and earliest_invoiced_at is null
+                )
+                group by _load_id
+            ) as earliest
+            where bronze.load_log.load_id = earliest._load_id
+            """
+        )
+
+
+def files_with_lines_up_to(con: duckdb.DuckDBPyConnection, day: date) -> list[str]:
+    """The sha256 of every loaded file holding a line dated on or before `day`, sorted: the files whose
+    bytes decide what the warehouse holds up to that day (a file whose lines are all later changes none)."""
+    rows = con.execute(
+        "select distinct file_sha256 from bronze.load_log "
+        "where status = 'loaded' and earliest_invoiced_at < ?::date + 1 order by file_sha256",
+        [day],
+    ).fetchall()
+    return [sha for (sha,) in rows]
 
 
 def file_sha256(path: Path) -> str:
@@ -359,12 +397,15 @@ def load_staged(
     max_reject_share: float,
     loaded_at: datetime,
     is_csv: bool = False,
-) -> tuple[int, int, str | None]:
-    """Parse `staged` and write its rows; return (loaded, rejected, failure message or None)."""
+) -> tuple[int, int, str | None, datetime | None]:
+    """Parse `staged` and write its rows; return (loaded, rejected, failure message or None, the earliest
+    loaded line's date or None)."""
     con.execute(PARSE_SQL)
     if is_csv:
         merge_csv_bad_lines(con)
-    total, rejected = con.execute("select count(*), count(reason) from parsed").fetchone()
+    total, rejected, earliest = con.execute(
+        "select count(*), count(reason), min(invoice_date) filter (where reason is null) from parsed"
+    ).fetchone()
     raw_values = (
         "coalesce(_raw_line, " + " || '|' || ".join(f"coalesce({c}_raw, '')" for c in CANONICAL_COLUMNS) + ")"
     )
@@ -385,6 +426,7 @@ def load_staged(
             rejected,
             f"{source_file}: {rejected} of {total} rows rejected "
             f"({share:.1%} > {max_reject_share:.1%}): {summary}",
+            None,
         )
     con.execute(
         "insert into bronze.raw_invoices select invoice_no_raw, stock_code_raw, description_raw, quantity, "
@@ -392,7 +434,7 @@ def load_staged(
         "from parsed where reason is null",
         [source_file, load_id, loaded_at],
     )
-    return total - rejected, rejected, None
+    return total - rejected, rejected, None, earliest
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
@@ -404,15 +446,16 @@ def already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> str | None:
 
 def load_rows(
     con: duckdb.DuckDBPyConnection, planned: PlannedLoad, load_id: str, max_reject_share: float
-) -> tuple[int, int, list[str], str | None]:
-    """Write one file's rows and rejects; return (loaded, rejected, ignored columns, failure or None)."""
+) -> tuple[int, int, list[str], str | None, datetime | None]:
+    """Write one file's rows and rejects; return (loaded, rejected, ignored columns, failure or None,
+    the earliest loaded line's date)."""
     path, source_file = planned.path, planned.source_file
     if planned.file.size == 0:
-        return 0, 0, [], f"{source_file}: empty file (no header, no rows)"
+        return 0, 0, [], f"{source_file}: empty file (no header, no rows)", None
     fmt = FORMATS[path.suffix.lower()]
     if fmt != "xlsx":
         extra = (stage_csv if fmt == "csv" else stage_parquet)(con, path, source_file)
-        loaded, rejected, failure = load_staged(
+        loaded, rejected, failure, earliest = load_staged(
             con,
             load_id=load_id,
             source_file=source_file,
@@ -420,15 +463,16 @@ def load_rows(
             loaded_at=planned.loaded_at,
             is_csv=fmt == "csv",
         )
-        return loaded, rejected, extra, failure
+        return loaded, rejected, extra, failure, earliest
     loaded = rejected = 0
     extra = []
+    earliest = None
     for sheet, table in xlsx_sheet_tables(path):
         con.register("sheet_rows", table)
         extra += [
             name for name in stage_relation(con, source_file, "sheet_rows", sheet=sheet) if name not in extra
         ]
-        sheet_loaded, sheet_rejected, failure = load_staged(
+        sheet_loaded, sheet_rejected, failure, sheet_earliest = load_staged(
             con,
             load_id=load_id,
             source_file=source_file,
@@ -437,9 +481,10 @@ def load_rows(
         )
         con.unregister("sheet_rows")
         loaded, rejected = loaded + sheet_loaded, rejected + sheet_rejected
+        earliest = min((d for d in (earliest, sheet_earliest) if d is not None), default=None)
         if failure:
-            return loaded, rejected, extra, f"{failure} (sheet {sheet})"
-    return loaded, rejected, extra, None
+            return loaded, rejected, extra, f"{failure} (sheet {sheet})", None
+    return loaded, rejected, extra, None, earliest
 
 
 def load_file(
@@ -457,12 +502,12 @@ def load_file(
     con.execute("begin transaction")
     try:
         con.execute("delete from bronze.rejected_rows where load_id = ?", [load_id])
-        loaded, rejected, extra, failure = load_rows(con, planned, load_id, max_reject_share)
+        loaded, rejected, extra, failure, earliest = load_rows(con, planned, load_id, max_reject_share)
     except Exception as error:
         con.execute("rollback")
         con.execute("begin transaction")
         con.execute("delete from bronze.rejected_rows where load_id = ?", [load_id])
-        loaded, rejected, extra = 0, 0, []
+        loaded, rejected, extra, earliest = 0, 0, [], None
         failure = (
             str(error)
             if isinstance(error, IngestError)
@@ -470,14 +515,15 @@ def load_file(
         )
     if failure:
         con.execute("delete from bronze.raw_invoices where _load_id = ?", [load_id])
-        loaded = 0
+        loaded, earliest = 0, None
     con.execute("delete from bronze.load_log where load_id = ?", [load_id])
     status = "failed" if failure else "loaded"
     message = failure or (f"ignored columns: {', '.join(extra)}" if extra else "")
     con.execute(
         "insert into bronze.load_log (load_id, run_id, source_file, file_sha256, file_format, file_bytes, "
-        "status, rows_in_file, rows_loaded, rows_rejected, message, file_mtime_ns, started_at, finished_at) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp - to_microseconds(?::bigint), "
+        "status, rows_in_file, rows_loaded, rows_rejected, message, file_mtime_ns, earliest_invoiced_at, "
+        "started_at, finished_at) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp - to_microseconds(?::bigint), "
         "now()::timestamp)",
         [
             load_id,
@@ -492,6 +538,7 @@ def load_file(
             rejected,
             message,
             planned.file.mtime_ns,
+            earliest,
             int((time.monotonic() - started) * 1e6),
         ],
     )

@@ -1,8 +1,11 @@
 """What each DAG task does, as plain functions: the DAG file stays configuration, and tests call these.
 
 A run is described by its *plan* (a JSON-able dict fixed by the first task): the Airflow run id, the
-`as_of` it closes, the horizon, the feature cutoffs dbt builds, and the landing folder. Every later task
-reads the plan, never the wall clock, so re-running a run redoes exactly the same work.
+`as_of` it closes, the horizon, the date its model is trained as of (`model_anchor`, by the `retrain`
+cadence), the feature cutoffs training would need, and the landing folder. Every later task reads the plan,
+never the wall clock, so re-running a run redoes exactly the same work. After ingest, `plan_model`
+completes it: the key of the run's model (ml.cache) and, when that model is cached, the one feature cutoff
+dbt then builds (as_of).
 """
 
 from __future__ import annotations
@@ -36,18 +39,24 @@ def make_plan(
     landing_dir: str | None,
     full_refresh: bool,
     period: Period = "month",
+    retrain: str = "quarterly",
 ) -> dict[str, Any]:
     """The validated plan of one run; raises `PeriodError` naming the bad parameter."""
-    from ml.cutoffs import plan_cutoffs
+    from ml.cutoffs import RETRAIN_CADENCES, model_anchor, plan_cutoffs
 
     resolved = resolve_as_of(as_of, run_date, period)
     horizon = validate_horizon(int(horizon_days))
-    cutoffs = plan_cutoffs(resolved, horizon, n_training_cutoffs=int(n_training_cutoffs))
+    if retrain not in RETRAIN_CADENCES:
+        raise PeriodError(f"retrain must be one of {', '.join(RETRAIN_CADENCES)}, got {retrain!r}")
+    anchor = model_anchor(resolved, retrain)
+    cutoffs = plan_cutoffs(resolved, horizon, n_training_cutoffs=int(n_training_cutoffs), anchor=anchor)
     return {
         "run_id": run_id,
         "as_of": resolved.isoformat(),
         "horizon_days": horizon,
         "n_training_cutoffs": int(n_training_cutoffs),
+        "retrain": retrain,
+        "model_anchor": anchor.isoformat(),
         "feature_cutoffs": [cutoff.isoformat() for cutoff in cutoffs.all],
         "landing_dir": landing_dir or None,
         "full_refresh": bool(full_refresh),
@@ -68,6 +77,7 @@ def plan_from_context(context: dict[str, Any], period: Period) -> dict[str, Any]
             landing_dir=params.get("landing_dir"),
             full_refresh=params["full_refresh"],
             period=period,
+            retrain=params.get("retrain", "quarterly"),
         )
     except PeriodError as error:
         raise AirflowFailException(str(error)) from error
@@ -102,6 +112,42 @@ def as_of_of(plan: dict[str, Any]) -> date:
     return date.fromisoformat(plan["as_of"])
 
 
+def cutoff_plan_of(plan: dict[str, Any]):
+    from ml.cutoffs import plan_cutoffs
+
+    anchor = date.fromisoformat(plan.get("model_anchor") or plan["as_of"])
+    return plan_cutoffs(
+        as_of_of(plan), int(plan["horizon_days"]), int(plan["n_training_cutoffs"]), anchor=anchor
+    )
+
+
+def plan_model(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan completed after ingest: the key of the run's model and whether the cache holds it.
+
+    A cached model needs no training or backtest features: dbt then builds the as_of cutoff only. Reads
+    bronze.load_log and the model cache; writes nothing.
+    """
+    from cltv.warehouse import connect
+    from ml.cache import ModelCache, training_key
+    from ml.config import DEFAULT_LIMITS
+
+    with connect(settings, read_only=True) as con:
+        key = training_key(con, cutoff_plan_of(plan), int(plan["horizon_days"]), DEFAULT_LIMITS)
+    cached = ModelCache(settings.models_dir).lookup(key) is not None
+    log.info(
+        "model trained as of %s: %s (key %s)",
+        plan.get("model_anchor") or plan["as_of"],
+        "cached, dbt builds the as_of cutoff only" if cached else "not cached, this run trains it",
+        key[:12],
+    )
+    return {
+        **plan,
+        "training_key": key,
+        "model_cached": cached,
+        "feature_cutoffs": [plan["as_of"]] if cached else plan["feature_cutoffs"],
+    }
+
+
 def run_quality_gate(settings: Settings, plan: dict[str, Any], layer: str) -> dict[str, Any]:
     """Verify one layer's contracts; a failed check is a data problem: fail at once, never retry."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -129,12 +175,15 @@ def run_ml(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     """Backtest, train and score (the ML stage logs loudly when XGBoost did not beat both baselines)."""
     from ml.pipeline import run_ml_stage
 
+    cutoffs = cutoff_plan_of(plan)
     return run_ml_stage(
         settings,
         run_id=plan["run_id"],
         as_of=as_of_of(plan),
         horizon_days=int(plan["horizon_days"]),
         n_training_cutoffs=int(plan["n_training_cutoffs"]),
+        anchor=cutoffs.trained_as_of,
+        training_key=plan.get("training_key"),
     )
 
 

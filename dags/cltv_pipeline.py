@@ -5,14 +5,15 @@ Raw invoice files in the landing folder become customer lifetime value predictio
 
 | stage | what it does | writes |
 |---|---|---|
-| `plan_run` | validates the parameters, resolves `as_of` and the feature cutoffs | (XCom only) |
+| `plan_run` | validates the parameters; resolves `as_of`, the model's anchor, the cutoffs | (XCom only) |
 | `ingest` | loads every new landing file once (by content hash) | `bronze.*` |
 | `check_bronze` | Soda contracts of bronze | `gold.dq_results` |
+| `plan_model` | keys the run's model by its data; if cached, dbt builds no training cutoff | (XCom only) |
 | `silver` | staging and intermediate dbt models, each followed by its tests (Cosmos) | `silver.*` |
 | `check_silver` | Soda contracts of silver | `gold.dq_results` |
 | `gold` | marts: facts, dimensions, RFM, features, reports, each followed by its tests | `gold.*` |
 | `check_gold` | Soda contracts of gold and the report tables | `gold.dq_results` |
-| `ml` | backtests, trains, scores XGBoost and the baselines | `gold.customer_predictions`, `gold.model_*` |
+| `ml` | backtests, trains (or reuses), scores XGBoost | `gold.customer_predictions`, `gold.model_*` |
 | `check_ml` | Soda contracts of the predictions | `gold.dq_results` |
 | `publish` | copies gold to the serving file and Parquet, swapped in atomically | `$CLTV_SERVING_DIR` |
 
@@ -22,6 +23,10 @@ runs: the last good publication keeps serving. Warnings are recorded in `gold.dq
 **Period.** `as_of` is the business date the run closes (inclusive). Left empty, a run closes the last whole
 month (or quarter, with `CLTV_SCHEDULE=quarterly`) before its logical date: the run of 2011-12-01 closes
 2011-11-30. Backfills: `airflow backfill create --dag-id cltv_pipeline --from-date ... --to-date ...`.
+
+**Retraining.** `retrain=quarterly` (default): a run serves the model trained as of the last quarter end on
+or before its as_of; the quarter's last month trains it, the next two reuse it from the model cache unless
+lines dated up to that quarter end arrived since (then they retrain it). `every_run`: trained as of as_of.
 
 **One writer.** DuckDB lets one process write the warehouse; every task that writes runs in the
 `cltv_warehouse` pool (one slot) and takes cltv's writer lock, and `max_active_runs=1`.
@@ -51,8 +56,8 @@ SERVING = Asset("cltv://warehouse/serving")
 
 
 def plan_value(key: str) -> str:
-    """A template that renders (natively) to one value of the run plan."""
-    return "{{ ti.xcom_pull(task_ids='plan_run')['" + key + "'] }}"
+    """A template that renders (natively) to one value of the run's completed plan (`plan_model`)."""
+    return "{{ ti.xcom_pull(task_ids='plan_model')['" + key + "'] }}"
 
 
 def freeze_heap(context: Any) -> None:
@@ -188,6 +193,13 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
         "landing_dir": Param(
             None, type=["null", "string"], description="Folder of invoice files. Empty: CLTV_LANDING_DIR."
         ),
+        "retrain": Param(
+            "quarterly",
+            type="string",
+            enum=["quarterly", "every_run"],
+            description="quarterly: serve the model trained as of the last quarter end (cached); "
+            "every_run: train as of as_of.",
+        ),
         "full_refresh": Param(
             False, type="boolean", description="Rebuild incremental dbt models from scratch."
         ),
@@ -219,6 +231,13 @@ def cltv_pipeline() -> None:
 
         return check
 
+    @task(**FROZEN_HEAP)
+    def plan_model(plan: dict[str, Any]) -> dict[str, Any]:
+        """Key the run's model by its training data, after ingest: a cached model spares training features."""
+        from cltv.pipeline import plan_model
+
+        return plan_model(Settings.from_env(), plan)
+
     @task(retries=1, execution_timeout=timedelta(hours=2), **FROZEN_HEAP)
     def ml(plan: dict[str, Any]) -> dict[str, Any]:
         """Backtest, train and score the XGBoost models and the baselines; writes gold's ML tables."""
@@ -234,18 +253,20 @@ def cltv_pipeline() -> None:
         return run_publish(Settings.from_env(), plan)
 
     plan = plan_run()
+    completed = plan_model(plan)
     silver = dbt_task_group("silver", ["path:models/staging", "path:models/intermediate"])
     gold = dbt_task_group("gold", ["path:models/marts"], outlets=[GOLD])
     (
         ingest(plan)
         >> quality_gate("bronze")(plan)
+        >> completed
         >> silver
-        >> quality_gate("silver")(plan)
+        >> quality_gate("silver")(completed)
         >> gold
-        >> quality_gate("gold")(plan)
-        >> ml(plan)
-        >> quality_gate("ml")(plan)
-        >> publish(plan)
+        >> quality_gate("gold")(completed)
+        >> ml(completed)
+        >> quality_gate("ml")(completed)
+        >> publish(completed)
     )
 
 

@@ -9,6 +9,11 @@ one writer connection at the end:
 - gold.model_metrics: backtest metrics per (cutoff, model, metric), long format;
 - gold.model_performance_history: earlier predictions judged once their horizon has passed (ml.monitoring).
 
+The model is trained as of the run's anchor (ml.cutoffs: the last quarter end by default) and, in a
+pipeline run, cached under the key of its training data (ml.cache): a run whose model is cached loads it
+instead of reading training features and backtesting; one that trains caches it and then serves from the
+cache as well, so both write the same rows.
+
 When history is too short to train (no labelled cutoff, or too few labelled customers or buyers), the run
 still completes: it logs why, publishes the BG/NBD (else naive) predictions with is_baseline_only = true,
 and records status 'baseline_only' with the reason in gold.model_runs.
@@ -34,9 +39,11 @@ import numpy as np
 import pandas as pd
 
 from cltv.config import Settings
+from cltv.ingest import file_sha256
 from cltv.warehouse import connect
 from ml import evaluate, monitoring
 from ml.baselines import BgNbdBaseline, add_bgnbd_columns, naive_revenue, with_bgnbd_features
+from ml.cache import ModelCache, TrainingOutcome
 from ml.config import (
     DEFAULT_LIMITS,
     LABEL,
@@ -57,7 +64,16 @@ from ml.dataset import (
 )
 from ml.parallel import parallel_calls
 from ml.score import PREDICTION_COLUMNS, score_batch
-from ml.train import FittedModels, choose_objective, fit_models, save_models, tier_codes
+from ml.train import (
+    FittedModels,
+    RevenueModel,
+    TierModel,
+    choose_objective,
+    fit_models,
+    load_models,
+    save_models,
+    tier_codes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +92,12 @@ create table if not exists gold.model_runs (
     training_cutoffs varchar, training_rows bigint, validation_cutoff date, backtest_cutoffs varchar,
     objective varchar, parameters varchar, features varchar, model_version varchar, artifact_path varchar,
     artifact_sha256 varchar, metric_summary varchar, beat_baselines boolean, customers_scored bigint,
-    champion varchar, tier_low_max double, tier_mid_max double
+    champion varchar, tier_low_max double, tier_mid_max double, trained_as_of date
 );
 alter table gold.model_runs add column if not exists champion varchar;
 alter table gold.model_runs add column if not exists tier_low_max double;
 alter table gold.model_runs add column if not exists tier_mid_max double;
+alter table gold.model_runs add column if not exists trained_as_of date;
 create table if not exists gold.model_metrics (
     run_id varchar, as_of date, cutoff date, model varchar, metric varchar, value double
 );
@@ -109,6 +126,8 @@ class MlRunSummary:
     objective: str | None = None
     backtest_summary: dict[str, dict[str, float]] = field(default_factory=dict)
     artifact_dir: Path | None = None
+    trained_as_of: date | None = None
+    model_from_cache: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able summary the DAG task returns (XCom): verdict, champion, rows scored, version."""
@@ -123,6 +142,8 @@ class MlRunSummary:
             "beat_baselines": self.beat_baselines,
             "objective": self.objective,
             "model_version": self.model_version,
+            "trained_as_of": self.trained_as_of.isoformat() if self.trained_as_of else None,
+            "model_from_cache": self.model_from_cache,
             "customers_scored": self.customers_scored,
             "training_cutoffs": [cutoff.isoformat() for cutoff in self.training_cutoffs],
             "training_rows": self.training_rows,
@@ -294,10 +315,6 @@ def median_rmse(per_cutoff: dict[date, dict[str, dict[str, float]]]) -> dict[str
 # --- artifacts ---------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def model_digest(models: FittedModels) -> str:
     """A hash of the fitted boosters: the same inputs give the same model version."""
     digest = hashlib.sha256()
@@ -315,10 +332,10 @@ def write_artifacts(directory: Path, models: FittedModels, metrics: dict, featur
         path = directory / name
         path.write_text(json.dumps(content, indent=2, default=_json_default, allow_nan=True))
         files.append(path)
-    manifest = {path.name: _sha256(path) for path in sorted(files)}
+    manifest = {path.name: file_sha256(path) for path in sorted(files)}
     manifest_path = directory / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2))
-    return _sha256(manifest_path)
+    return file_sha256(manifest_path)
 
 
 def _json_default(value: object) -> object:
@@ -345,15 +362,23 @@ def run_ml_stage(
     n_training_cutoffs: int = 3,
     n_backtests: int = 3,
     limits: MlLimits = DEFAULT_LIMITS,
+    anchor: date | None = None,
+    training_key: str | None = None,
 ) -> dict[str, Any]:
-    """Backtest, train, score every customer known at as_of, monitor, and write the gold ML tables.
+    """Backtest and train as of `anchor` (default as_of), score every customer known at as_of, monitor, and
+    write the gold ML tables.
+
+    With a `training_key` (ml.cache) the model of that key is served from the cache when it is there, else
+    trained and cached; then the training and backtest cutoffs' rows of gold.customer_features are retired
+    (the key stands for them), so a run that reused the model and one that trained leave the same gold.
 
     Returns the JSON-able summary of `MlRunSummary.to_dict` (status, verdict, champion, beat_baselines,
     model_version, customers_scored, ...). Raises ValueError/TypeError for bad arguments and RuntimeError
     when the warehouse has no gold.customer_features.
     """
     check_arguments(run_id, as_of, horizon_days, n_training_cutoffs, n_backtests)
-    summary = _run_stage(settings, run_id, as_of, horizon_days, n_training_cutoffs, n_backtests, limits)
+    plan = plan_cutoffs(as_of, horizon_days, n_training_cutoffs, n_backtests, anchor=anchor)
+    summary = _run_stage(settings, run_id, plan, horizon_days, limits, training_key)
     return summary.to_dict()
 
 
@@ -376,156 +401,217 @@ def check_arguments(
             raise ValueError(f"{name} must be at least {least}, got {value}")
 
 
+@dataclass
+class TrainingData:
+    """What training as of the anchor reads: the labelled training rows, the backtest folds, BG/NBD's
+    per-cutoff samples, and why it cannot train (None when it can)."""
+
+    labelled: tuple[date, ...]
+    reason: str | None
+    train: pd.DataFrame | None = None
+    folds: list[FoldData] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    baseline_samples: dict[date, pd.DataFrame] = field(default_factory=dict)
+
+
+def read_training_data(
+    con: duckdb.DuckDBPyConnection, plan: CutoffPlan, horizon_days: int, limits: MlLimits
+) -> TrainingData:
+    counts = labelled_counts(con, plan.all, horizon_days)
+    reason = trainability(counts, plan.training, limits)
+    labelled = tuple(c for c in plan.training if c in counts)
+    if reason is not None:
+        return TrainingData(labelled, reason)
+    train = load_labelled(con, labelled, horizon_days, limits.max_training_rows)
+    folds, skipped = _read_backtests(con, plan, horizon_days, counts, limits)
+    # BG/NBD per cutoff: the labelled training sample of each cutoff a frame holds
+    fold_cutoffs = {c for fold in folds for c in (fold.backtest.cutoff, *fold.backtest.training)}
+    samples = {
+        cutoff: load_labelled(con, [cutoff], horizon_days, limits.max_baseline_fit_rows)
+        for cutoff in sorted(({*labelled} | fold_cutoffs) & set(counts))
+    }
+    return TrainingData(labelled, None, train, folds, skipped, samples)
+
+
+def train_as_of_anchor(
+    settings: Settings,
+    data: TrainingData,
+    plan: CutoffPlan,
+    horizon_days: int,
+    limits: MlLimits,
+    fitted: Mapping[date, BgNbdBaseline],
+) -> TrainingOutcome:
+    """Backtests, the objective they choose, the final fit and its artifacts; baselines only when the
+    history is too short."""
+    anchor = plan.trained_as_of
+    if data.reason is not None:
+        log.warning("ML stage for %s publishes baselines only: %s", plan.scoring, data.reason)
+        return TrainingOutcome("baseline_only", data.reason, anchor, data.labelled)
+    jobs = [partial(backtest_fold, fold, horizon_days, limits, fitted) for fold in data.folds]
+    with timed(f"backtests ({len(data.folds)})"):
+        fold_results = parallel_calls(jobs)
+    train = with_bgnbd_features(data.train, horizon_days, limits.max_baseline_fit_rows, fitted)
+    raw_per_cutoff = {
+        fold.backtest.cutoff: result for fold, result in zip(data.folds, fold_results, strict=True)
+    }
+    data.folds, data.train = [], None
+    objective = choose_objective(summarise(raw_per_cutoff), median_rmse=median_rmse(raw_per_cutoff))
+    per_cutoff = with_served_objective(raw_per_cutoff, objective)
+    summary = summarise(per_cutoff)
+    beat = evaluate.beats_baselines(summary) if per_cutoff else None
+    champion = evaluate.champion(summary) if per_cutoff else None
+    with timed("final fit"):
+        models = fit_models(
+            train, max_search_rows=limits.max_search_rows, objectives=(objective,), served=objective
+        )
+    model_version = f"xgb-{anchor:%Y%m%d}-h{horizon_days}-{model_digest(models)[:12]}"
+    artifact_dir = settings.models_dir / model_version
+    # Nothing run-specific (no run id, no timestamp): a re-run of the same inputs rewrites the same
+    # files, so every gold.model_runs row of this model_version keeps a valid artifact_sha256.
+    metrics_json = {
+        "trained_as_of": anchor,
+        "horizon_days": horizon_days,
+        "champion_rule": evaluate.__doc__.split("Champion rule: ")[1].split("\n\n")[0],
+        "beat_baselines": beat,
+        "champion": champion,
+        "objective_rule": (
+            "among objectives beating the baselines by the champion rule (else all): highest mean "
+            "backtest Gini; within 0.005 of it, lowest median RMSE"
+        ),
+        "backtest_summary": summary,
+        "backtests": {c.isoformat(): r for c, r in per_cutoff.items()},
+        "validation_search": models.search,
+    }
+    features_json = {
+        "features": list(MODEL_FEATURES),
+        "label": f"{LABEL} floored at 0, revenue in (cutoff, cutoff + {horizon_days} days]",
+        "tiers": list(TIERS),
+        "tier_thresholds": list(models.tiers.thresholds),
+        "training_cutoffs": data.labelled,
+        "validation_cutoff": max(data.labelled),
+        "training_rows": models.training_rows,
+    }
+    artifact_sha = write_artifacts(artifact_dir, models, metrics_json, features_json)
+    return TrainingOutcome(
+        status="trained",
+        reason=_verdict(beat, per_cutoff, data.skipped),
+        trained_as_of=anchor,
+        training_cutoffs=data.labelled,
+        training_rows=models.training_rows,
+        model_version=model_version,
+        artifact_path=str(artifact_dir),
+        artifact_sha256=artifact_sha,
+        beat_baselines=beat,
+        champion=champion,
+        summary=summary,
+        backtests=per_cutoff,
+    )
+
+
 def _run_stage(
     settings: Settings,
     run_id: str,
-    as_of: date,
+    plan: CutoffPlan,
     horizon_days: int,
-    n_training_cutoffs: int,
-    n_backtests: int,
     limits: MlLimits,
+    training_key: str | None,
 ) -> MlRunSummary:
-    plan = plan_cutoffs(as_of, horizon_days, n_training_cutoffs=n_training_cutoffs, n_backtests=n_backtests)
-    assert_no_leakage(plan.training, as_of, horizon_days)
+    as_of = plan.scoring
+    assert_no_leakage(plan.training, plan.trained_as_of, horizon_days)
+    cache = ModelCache(settings.models_dir)
+    outcome = cache.lookup(training_key) if training_key else None
+    from_cache = outcome is not None
+    if from_cache:
+        log.info(
+            "serving %s, trained as of %s, from the model cache", outcome.model_version, outcome.trained_as_of
+        )
 
     with timed("reads"), connect(settings, read_only=True) as con:
         if not table_exists(con, "gold", "customer_features"):
             raise RuntimeError("gold.customer_features does not exist: run dbt before the ML stage")
-        counts = labelled_counts(con, plan.all, horizon_days)
-        reason = trainability(counts, plan.training, limits)
-        labelled = tuple(c for c in plan.training if c in counts)
-        train = (
-            load_labelled(con, labelled, horizon_days, limits.max_training_rows) if reason is None else None
-        )
-        folds, skipped = (
-            _read_backtests(con, plan, horizon_days, counts, limits) if reason is None else ([], [])
-        )
-        # BG/NBD per cutoff: the labelled training sample of each cutoff a frame holds; as_of's customers
-        fold_cutoffs = {c for fold in folds for c in (fold.backtest.cutoff, *fold.backtest.training)}
-        baseline_samples = {
-            cutoff: load_labelled(con, [cutoff], horizon_days, limits.max_baseline_fit_rows)
-            for cutoff in sorted(({*labelled} | fold_cutoffs) & set(counts) if train is not None else ())
-        }
+        data = read_training_data(con, plan, horizon_days, limits) if outcome is None else None
+        baseline_samples = data.baseline_samples if data else {}
         baseline_samples[as_of] = load_scoring(con, as_of, limits.max_baseline_fit_rows)
 
     with timed(f"baselines ({len(baseline_samples)} cutoffs)"):
         fitted = fit_cutoff_baselines(baseline_samples, limits)
     bgnbd = fitted.pop(as_of)
     del baseline_samples
-    jobs = [partial(backtest_fold, fold, horizon_days, limits, fitted) for fold in folds]
-    with timed(f"backtests ({len(folds)})"):
-        fold_results = parallel_calls(jobs)
-    if train is not None:
-        train = with_bgnbd_features(train, horizon_days, limits.max_baseline_fit_rows, fitted)
-    raw_per_cutoff = {fold.backtest.cutoff: result for fold, result in zip(folds, fold_results, strict=True)}
-    del folds
-    objective = choose_objective(summarise(raw_per_cutoff), median_rmse=median_rmse(raw_per_cutoff))
-    per_cutoff = with_served_objective(raw_per_cutoff, objective)
-    summary = summarise(per_cutoff)
-    beat = evaluate.beats_baselines(summary) if per_cutoff else None
-    champion = evaluate.champion(summary) if per_cutoff else None
+    if data is not None:
+        data.baseline_samples = {}
+        outcome = train_as_of_anchor(settings, data, plan, horizon_days, limits, fitted)
+        del data
+        if training_key and outcome.status == "trained":
+            cache.store(training_key, outcome)
+        # served from its JSON and artifacts exactly as a cached model is: a miss writes what a hit would
+        outcome = TrainingOutcome.from_json(outcome.to_json())
 
-    models: FittedModels | None = None
-    artifact_dir, artifact_sha = None, None
-    if reason is None:
-        with timed("final fit"):
-            models = fit_models(
-                train, max_search_rows=limits.max_search_rows, objectives=(objective,), served=objective
-            )
-        del train
-        model_version = f"xgb-{as_of:%Y%m%d}-h{horizon_days}-{model_digest(models)[:12]}"
-        artifact_dir = settings.models_dir / model_version
-        # Nothing run-specific (no run id, no timestamp): a re-run of the same inputs rewrites the same
-        # files, so every gold.model_runs row of this model_version keeps a valid artifact_sha256.
-        metrics_json = {
-            "as_of": as_of,
-            "horizon_days": horizon_days,
-            "champion_rule": evaluate.__doc__.split("Champion rule: ")[1].split("\n\n")[0],
-            "beat_baselines": beat,
-            "champion": champion,
-            "objective_rule": (
-                "among objectives beating the baselines by the champion rule (else all): highest mean "
-                "backtest Gini; within 0.005 of it, lowest median RMSE"
-            ),
-            "backtest_summary": summary,
-            "backtests": {c.isoformat(): r for c, r in per_cutoff.items()},
-            "validation_search": models.search,
-        }
-        features_json = {
-            "features": list(MODEL_FEATURES),
-            "label": f"{LABEL} floored at 0, revenue in (cutoff, cutoff + {horizon_days} days]",
-            "tiers": list(TIERS),
-            "tier_thresholds": list(models.tiers.thresholds),
-            "training_cutoffs": labelled,
-            "validation_cutoff": max(labelled),
-        }
-        artifact_sha = write_artifacts(artifact_dir, models, metrics_json, features_json)
-        status = "trained"
-        reason = _verdict(beat, per_cutoff, skipped)
-    else:
-        model_version = f"baseline-{as_of:%Y%m%d}-h{horizon_days}"
-        status = "baseline_only"
-        log.warning("ML stage for %s publishes baselines only: %s", as_of, reason)
-
+    revenue, tiers = load_models(Path(outcome.artifact_path)) if outcome.status == "trained" else (None, None)
+    model_version = outcome.model_version or f"baseline-{as_of:%Y%m%d}-h{horizon_days}"
     with timed("scoring"):
-        predictions = _score(settings, as_of, horizon_days, model_version, models, bgnbd, limits)
+        predictions = _score(settings, as_of, horizon_days, model_version, revenue, tiers, bgnbd, limits)
     predictions["run_id"] = run_id
+    trained = revenue is not None
     run_row = {
         "run_id": run_id,
         "as_of": as_of,
         "horizon_days": horizon_days,
-        "status": status,
-        "reason": reason,
-        "training_cutoffs": json.dumps([c.isoformat() for c in labelled]),
-        "training_rows": models.training_rows if models else 0,
-        "validation_cutoff": max(labelled) if models else None,
-        "backtest_cutoffs": json.dumps([c.isoformat() for c in per_cutoff]),
-        "objective": models.revenue.objective if models else None,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "trained_as_of": outcome.trained_as_of if trained else None,
+        "training_cutoffs": json.dumps([c.isoformat() for c in outcome.training_cutoffs]),
+        "training_rows": outcome.training_rows,
+        "validation_cutoff": max(outcome.training_cutoffs) if trained else None,
+        "backtest_cutoffs": json.dumps([c.isoformat() for c in outcome.backtests]),
+        "objective": revenue.objective if trained else None,
         "parameters": json.dumps(
             {
                 "objectives_compared": list(OBJECTIVES),
                 "search_space": list(SEARCH_SPACE),
-                "chosen": {"config": models.revenue.config, "rounds": models.revenue.rounds}
-                if models
-                else None,
+                "chosen": {"config": revenue.config, "rounds": revenue.rounds} if trained else None,
                 "bgnbd": bgnbd.params.to_dict() if bgnbd.params else None,
             }
         ),
         "features": json.dumps(list(MODEL_FEATURES)),
         "model_version": model_version,
-        "artifact_path": str(artifact_dir) if artifact_dir else None,
-        "artifact_sha256": artifact_sha,
-        "metric_summary": json.dumps({m: {k: _finite(v) for k, v in r.items()} for m, r in summary.items()}),
-        "beat_baselines": beat,
+        "artifact_path": outcome.artifact_path,
+        "artifact_sha256": outcome.artifact_sha256,
+        "metric_summary": json.dumps(
+            {m: {k: _finite(v) for k, v in r.items()} for m, r in outcome.summary.items()}
+        ),
+        "beat_baselines": outcome.beat_baselines,
         "customers_scored": len(predictions),
-        "champion": champion if models else ("bgnbd" if bgnbd.is_fitted else "naive"),
+        "champion": outcome.champion if trained else ("bgnbd" if bgnbd.is_fitted else "naive"),
         # the tier classifier's boundaries, so readers of gold tier amounts exactly as the model does
-        "tier_low_max": models.tiers.thresholds[0] if models else None,
-        "tier_mid_max": models.tiers.thresholds[1] if models else None,
+        "tier_low_max": tiers.thresholds[0] if trained else None,
+        "tier_mid_max": tiers.thresholds[1] if trained else None,
     }
     metric_rows = [
         (run_id, as_of, cutoff, model, metric, float(value))
-        for cutoff, results in per_cutoff.items()
+        for cutoff, results in outcome.backtests.items()
         for model, metrics in results.items()
         for metric, value in metrics.items()
     ]
+    retired = plan.model_cutoffs if training_key else []
     with timed("monitoring and writes"):
-        _write(settings, as_of, run_id, predictions, run_row, metric_rows)
+        _write(settings, as_of, run_id, predictions, run_row, metric_rows, retired)
     return MlRunSummary(
         run_id=run_id,
         as_of=as_of,
         horizon_days=horizon_days,
-        status=status,
-        reason=reason,
+        status=outcome.status,
+        reason=outcome.reason,
         model_version=model_version,
-        beat_baselines=beat,
+        beat_baselines=outcome.beat_baselines,
         customers_scored=len(predictions),
-        training_cutoffs=list(labelled),
-        training_rows=run_row["training_rows"],
+        training_cutoffs=list(outcome.training_cutoffs),
+        training_rows=outcome.training_rows,
         champion=run_row["champion"],
         objective=run_row["objective"],
-        backtest_summary=summary,
-        artifact_dir=artifact_dir,
+        backtest_summary=outcome.summary,
+        artifact_dir=Path(outcome.artifact_path) if outcome.artifact_path else None,
+        trained_as_of=outcome.trained_as_of if trained else None,
+        model_from_cache=from_cache,
     )
 
 
@@ -550,7 +636,8 @@ def _score(
     as_of: date,
     horizon_days: int,
     model_version: str,
-    models: FittedModels | None,
+    revenue: RevenueModel | None,
+    tiers: TierModel | None,
     bgnbd: BgNbdBaseline,
     limits: MlLimits,
 ) -> pd.DataFrame:
@@ -564,8 +651,8 @@ def _score(
                     as_of=as_of,
                     horizon_days=horizon_days,
                     model_version=model_version,
-                    revenue=models.revenue if models else None,
-                    tiers=models.tiers if models else None,
+                    revenue=revenue,
+                    tiers=tiers,
                     bgnbd=bgnbd,
                 )
             )
@@ -581,8 +668,10 @@ def _write(
     predictions: pd.DataFrame,
     run_row: dict,
     metric_rows: list[tuple],
+    retired_cutoffs: list[date],
 ) -> None:
-    """Every gold ML table in one transaction of one writer connection."""
+    """Every gold ML table in one transaction of one writer connection, and the retirement of the
+    `retired_cutoffs` of gold.customer_features (`retire_training_cutoffs`)."""
     runs = pd.DataFrame([run_row])
     metrics = pd.DataFrame(metric_rows, columns=["run_id", "as_of", "cutoff", "model", "metric", "value"])
     with connect(settings) as con:
@@ -609,7 +698,32 @@ def _write(
                     [judged_at, prediction_as_of, prediction_as_of],
                 )
                 con.execute("insert into gold.model_performance_history by name select * from ml_history")
+            retire_training_cutoffs(con, retired_cutoffs)
             con.execute("commit")
         except Exception:
             con.execute("rollback")
             raise
+
+
+def retire_training_cutoffs(con: duckdb.DuckDBPyConnection, cutoffs: list[date]) -> None:
+    """Delete the rows of these training and backtest cutoffs from gold.customer_features, except a cutoff
+    that is some run's as_of, whose labels are cleared: it goes back to how its own run built it.
+
+    Once the model they trained is cached they are never read again, and a run that served the cached model
+    never built them: without this, a hit and a miss would leave different gold. The same end state as
+    customer_features' post-hooks give earlier runs' cutoffs (drop_training_only_cutoffs,
+    clear_labels_of_earlier_runs).
+    """
+    if not cutoffs:
+        return
+    days = ", ".join(f"date '{cutoff.isoformat()}'" for cutoff in cutoffs)
+    not_a_run_date = (
+        "and cutoff_date not in (select distinct as_of_date from gold.rfm_segment_history)"
+        if table_exists(con, "gold", "rfm_segment_history")
+        else ""
+    )
+    con.execute(f"delete from gold.customer_features where cutoff_date in ({days}) {not_a_run_date}")
+    con.execute(
+        "update gold.customer_features set label_revenue = null, label_orders = null "
+        f"where cutoff_date in ({days}) and (label_revenue is not null or label_orders is not null)"
+    )

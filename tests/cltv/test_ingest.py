@@ -6,12 +6,13 @@ import csv
 import os
 import shutil
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from cltv.config import Settings
-from cltv.ingest import IngestError, ingest_landing
+from cltv.ingest import IngestError, files_with_lines_up_to, ingest_landing
 from cltv.sample import COLUMNS
 from cltv.warehouse import connect
 from tests.conftest import settings_in
@@ -401,3 +402,57 @@ def test_a_warehouse_from_before_the_quick_check_learns_the_mtimes_on_its_next_r
     assert (migrated.rows_loaded, migrated.files_skipped, migrated.files_hashed) == (0, 1, 1)
     assert (known.files_skipped, known.files_hashed) == (1, 0)
     assert rows_of(settings, "select count(*) from bronze.raw_invoices") == [(5,)]
+
+
+def dated_row(i: int, invoiced_at: str) -> list[str]:
+    return [*good_row(i)[:4], invoiced_at, *good_row(i)[5:]]
+
+
+def test_each_load_records_its_earliest_line_and_the_files_with_lines_up_to_a_day_are_found(
+    settings: Settings,
+):
+    write_csv(
+        settings.landing_dir / "a.csv",
+        [dated_row(0, "2011-03-31 23:59:00"), dated_row(1, "2011-05-02 10:00:00")],
+    )
+    rejected = [*dated_row(2, "2011-01-01 00:00:00")[:3], "two", *dated_row(2, "2011-01-01 00:00:00")[4:]]
+    later = [dated_row(i, "2011-06-01 00:00:00") for i in range(3, 150)]
+    write_csv(settings.landing_dir / "b.csv", [dated_row(2, "2011-04-01 00:00:00"), rejected, *later])
+    write_csv(settings.landing_dir / "empty.csv", [])
+    ingest_landing(settings, run_id="r1")
+
+    logged = "select source_file, earliest_invoiced_at::varchar from bronze.load_log order by source_file"
+    assert rows_of(settings, logged) == [
+        ("a.csv", "2011-03-31 23:59:00"),
+        ("b.csv", "2011-04-01 00:00:00"),  # the rejected row does not count
+        ("empty.csv", None),
+    ]
+    with connect(settings, read_only=True) as con:
+        by_day = {
+            day: files_with_lines_up_to(con, date.fromisoformat(day))
+            for day in ("2011-03-30", "2011-03-31", "2011-04-01")
+        }
+        shas = dict(con.execute("select source_file, file_sha256 from bronze.load_log").fetchall())
+    assert by_day == {
+        "2011-03-30": [],
+        "2011-03-31": [shas["a.csv"]],
+        "2011-04-01": sorted([shas["a.csv"], shas["b.csv"]]),
+    }
+
+
+def test_a_warehouse_from_before_earliest_invoiced_at_fills_it_from_its_rows_on_its_next_run(
+    settings: Settings,
+):
+    write_csv(
+        settings.landing_dir / "a.csv",
+        [dated_row(0, "2011-02-03 04:05:00"), dated_row(1, "2011-01-02 03:04:00")],
+    )
+    ingest_landing(settings, run_id="r1")
+    with connect(settings) as con:  # the load_log of an older cltv
+        con.execute("alter table bronze.load_log drop column earliest_invoiced_at")
+
+    ingest_landing(settings, run_id="r2")
+
+    assert rows_of(settings, "select earliest_invoiced_at::varchar from bronze.load_log") == [
+        ("2011-01-02 03:04:00",)
+    ]

@@ -54,6 +54,7 @@ def test_every_task_that_writes_the_warehouse_shares_one_slot(dag):
 STAGES = [
     "ingest",
     "check_bronze",
+    "plan_model",
     "silver",
     "check_silver",
     "gold",
@@ -123,7 +124,15 @@ def test_every_task_after_the_plan_runs_with_the_heap_frozen_and_thaws_it_howeve
 
 
 def test_default_params_are_valid(dag):
-    assert copy.deepcopy(dag.params).validate()["horizon_days"] == 90
+    params = copy.deepcopy(dag.params).validate()
+    assert (params["horizon_days"], params["retrain"]) == (90, "quarterly")
+
+
+def test_dbt_builds_the_cutoffs_of_the_plan_completed_after_ingest(dag):
+    """plan_model narrows the feature cutoffs when the run's model is cached: dbt must read its plan."""
+    task = dag.get_task("gold.customer_features_model_build")
+    assert "task_ids='plan_model'" in task.vars["feature_cutoffs"]
+    assert "plan_model" in dag.get_task("ml").upstream_task_ids  # its argument is the completed plan
 
 
 @pytest.mark.parametrize(
@@ -135,6 +144,7 @@ def test_default_params_are_valid(dag):
         ("as_of", "9 Dec 2011"),
         ("n_training_cutoffs", 0),
         ("full_refresh", "yes"),
+        ("retrain", "monthly"),
     ],
 )
 def test_bad_run_conf_is_refused_before_the_run_starts(dag, name, value):

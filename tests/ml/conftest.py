@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -220,6 +221,22 @@ def build_shop(
     frames = [features_at(invoices, c, horizon, as_of) for c in cutoffs if c >= start]
     write_gold(settings, invoices, pd.concat(frames, ignore_index=True))
     return invoices
+
+
+def stage_settings(root: Path) -> Settings:
+    """Settings of a warehouse and models folder under `root`, for a module's shared ML run."""
+    return Settings.from_env(
+        {
+            "CLTV_WAREHOUSE": str(root / "warehouse" / "cltv.duckdb"),
+            "CLTV_MODELS_DIR": str(root / "warehouse" / "models"),
+            "CLTV_DUCKDB_MEMORY_LIMIT": "2GB",
+        }
+    )
+
+
+def query(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
+    with connect(settings, read_only=True) as con:
+        return con.execute(sql, params or []).df()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from ml.cutoffs import plan_cutoffs, seasonal_cutoff
+from ml.cutoffs import model_anchor, plan_cutoffs, seasonal_cutoff
 
 
 def test_training_cutoffs_step_back_by_the_horizon_and_add_the_same_season_last_year():
@@ -76,3 +76,47 @@ def test_bad_arguments_are_refused():
         plan_cutoffs(date(2011, 1, 1), 0)
     with pytest.raises(ValueError, match="n_backtests"):
         plan_cutoffs(date(2011, 1, 1), 30, n_backtests=-1)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "anchor"),
+    [
+        ("2025-01-31", "2024-12-31"),
+        ("2025-02-28", "2024-12-31"),
+        ("2025-03-30", "2024-12-31"),
+        ("2025-03-31", "2025-03-31"),
+        ("2025-04-01", "2025-03-31"),
+        ("2025-06-30", "2025-06-30"),
+        ("2025-09-29", "2025-06-30"),
+        ("2024-12-31", "2024-12-31"),
+        ("2024-02-29", "2023-12-31"),
+    ],
+)
+def test_the_quarterly_cadence_trains_as_of_the_last_quarter_end_on_or_before_as_of(as_of: str, anchor: str):
+    assert model_anchor(date.fromisoformat(as_of), "quarterly") == date.fromisoformat(anchor)
+    assert model_anchor(date.fromisoformat(as_of), "every_run") == date.fromisoformat(as_of)
+
+
+def test_an_unknown_cadence_is_refused():
+    with pytest.raises(ValueError, match="retrain must be one of"):
+        model_anchor(date(2025, 1, 31), "monthly")
+
+
+def test_an_anchored_plan_trains_and_backtests_as_of_the_anchor_and_scores_as_of():
+    anchored = plan_cutoffs(date(2025, 2, 28), 90, anchor=date(2024, 12, 31))
+    at_anchor = plan_cutoffs(date(2024, 12, 31), 90)
+
+    assert anchored.scoring == date(2025, 2, 28)
+    assert anchored.trained_as_of == date(2024, 12, 31)
+    assert (anchored.training, anchored.backtests) == (at_anchor.training, at_anchor.backtests)
+    assert anchored.model_cutoffs == at_anchor.model_cutoffs
+    assert anchored.all == [*at_anchor.model_cutoffs, date(2025, 2, 28)]
+    assert date(2024, 12, 31) not in anchored.all  # the anchor itself is neither scored nor trained on
+
+
+def test_an_anchor_after_as_of_is_refused_and_one_equal_to_it_is_no_anchor():
+    with pytest.raises(ValueError, match="after the as_of"):
+        plan_cutoffs(date(2025, 2, 28), 90, anchor=date(2025, 3, 31))
+    assert plan_cutoffs(date(2025, 3, 31), 90, anchor=date(2025, 3, 31)) == plan_cutoffs(
+        date(2025, 3, 31), 90
+    )

@@ -13,32 +13,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cltv.config import Settings
 from cltv.warehouse import connect
 from ml.config import MODEL_FEATURES, TIERS, MlLimits
 from ml.pipeline import run_ml_stage, timed
 from tests.conftest import settings_in
-from tests.ml.conftest import AS_OF, HORIZON, build_shop, features_at
+from tests.ml.conftest import AS_OF, HORIZON, build_shop, features_at, query, stage_settings
 
 LATER = AS_OF + timedelta(days=HORIZON)
-
-
-def query(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
-    with connect(settings, read_only=True) as con:
-        return con.execute(sql, params or []).df()
 
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory):
     """One run at AS_OF on 2,000 simulated customers (invoices continue to LATER for monitoring)."""
-    root = tmp_path_factory.mktemp("ml-stage")
-    settings = Settings.from_env(
-        {
-            "CLTV_WAREHOUSE": str(root / "warehouse" / "cltv.duckdb"),
-            "CLTV_MODELS_DIR": str(root / "warehouse" / "models"),
-            "CLTV_DUCKDB_MEMORY_LIMIT": "2GB",
-        }
-    )
+    settings = stage_settings(tmp_path_factory.mktemp("ml-stage"))
     invoices = build_shop(settings, n_customers=2000, data_end=LATER)
     summary = run_ml_stage(settings, run_id="run-1", as_of=AS_OF, horizon_days=HORIZON)
     return settings, summary, invoices

@@ -52,14 +52,20 @@ def dbt_run(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def stage_functions(settings: Settings, plan: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+    """The stages, each on the plan as the DAG gives it: completed by `plan_model` once ingest is done."""
     from cltv import pipeline
+
+    def completed() -> dict[str, Any]:
+        if "training_key" not in plan:
+            plan.update(pipeline.plan_model(settings, plan))
+        return plan
 
     return {
         "ingest": lambda: pipeline.run_ingest(settings, plan),
         "check_bronze": lambda: pipeline.run_quality_gate(settings, plan, "bronze"),
-        "dbt": lambda: dbt_run(settings, plan),
-        "ml": lambda: pipeline.run_ml(settings, plan),
-        "publish": lambda: pipeline.run_publish(settings, plan),
+        "dbt": lambda: dbt_run(settings, completed()),
+        "ml": lambda: pipeline.run_ml(settings, completed()),
+        "publish": lambda: pipeline.run_publish(settings, completed()),
     }
 
 
