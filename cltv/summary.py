@@ -25,6 +25,7 @@ FIGURES = (
         f"round(sum(predicted_revenue) filter (where {LATEST_PREDICTIONS}), 2)",
     ),
     ("model champion", "gold.model_runs", "arg_max(champion, as_of)"),
+    ("model trained as of", "gold.model_runs", "arg_max(trained_as_of, as_of)"),
     (
         "failed quality checks",
         "gold.dq_results",

@@ -35,3 +35,17 @@ def test_summary_reports_the_latest_predictions_and_the_publication(settings: Se
     assert "customers predicted      2" in text
     assert "predicted revenue        1,300.25" in text
     assert f"Published for BI readers: {settings.serving_dir / 'cltv.duckdb'}" in text
+
+
+def test_summary_names_the_latest_champion_and_when_its_model_was_trained(settings: Settings):
+    with connect(settings) as con:
+        con.execute(
+            "create schema gold; create table gold.model_runs as "
+            "select * from (values (date '2025-01-31', 'xgboost', date '2024-12-31'), "
+            "(date '2025-02-28', 'bgnbd', date '2024-12-31'), "
+            "(date '2024-12-31', 'naive', date '2024-12-31')) "
+            "t(as_of, champion, trained_as_of)"
+        )
+    text = warehouse_summary(settings)
+    assert "model champion           bgnbd" in text
+    assert "model trained as of      2024-12-31" in text
