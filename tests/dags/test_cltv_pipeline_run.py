@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -45,6 +46,24 @@ def stage_seconds(dag_run) -> dict[str, float]:
             seconds[stage] = seconds.get(stage, 0.0) + (ti.end_date - ti.start_date).total_seconds()
     print({stage: round(value, 1) for stage, value in seconds.items()})
     return seconds
+
+
+def returned(dag_run, task_id: str):
+    """What a task of the run returned (its XCom)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        value = session.scalars(
+            select(XComModel.value).where(
+                XComModel.dag_id == dag_run.dag_id,
+                XComModel.run_id == dag_run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == "return_value",
+            )
+        ).one()
+    return json.loads(value) if isinstance(value, str) else value  # stored as JSON text or as JSON
 
 
 def asset_events(dag_run) -> dict[str, set[str]]:
@@ -121,6 +140,7 @@ def test_whole_dag_on_a_small_sample_publishes_segments_and_predictions(airflow_
     assert (artifacts_dir(pipeline_env) / "partial_parse.msgpack").is_file()
     assert not (artifacts_dir(pipeline_env) / "run_results.json").exists()
 
+    first, trained = returned(dag_run, "plan_model"), returned(dag_run, "ml")  # a rerun drops them
     rerun = run_pipeline(as_of)
 
     assert rerun.state == "success"
@@ -128,6 +148,16 @@ def test_whole_dag_on_a_small_sample_publishes_segments_and_predictions(airflow_
     assert scalar(pipeline_env, "select count(*) from bronze.load_log") == len(report.files)
     assert scalar(pipeline_env, predictions) == customers  # replaced, not appended
     assert read_manifest(pipeline_env)["run_id"] == rerun.run_id
+    # The rerun found the model the first run trained in the cache: plan_model narrowed dbt's cutoffs to as_of
+    # (the gold tasks rendered them from its XCom) and the ML stage served the same model without training.
+    again = returned(rerun, "plan_model")
+    assert (first["model_cached"], again["model_cached"]) == (False, True)
+    assert len(first["feature_cutoffs"]) > 1
+    assert again["feature_cutoffs"] == [as_of]
+    assert first["training_key"] == again["training_key"]
+    served = returned(rerun, "ml")
+    assert (trained["model_from_cache"], served["model_from_cache"]) == (False, True)
+    assert served["model_version"] == trained["model_version"]
 
     # Each bad delivery stops the next run at the bronze gate, at the named check: nothing after it runs and
     # BI readers keep the last good publication. The operator then withdraws the load (README) and goes on.
