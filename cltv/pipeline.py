@@ -13,10 +13,13 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cltv.config import Settings, resolve_path
 from cltv.period import Period, PeriodError, resolve_as_of, validate_horizon
+
+if TYPE_CHECKING:
+    from ml.cutoffs import CutoffPlan
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +115,8 @@ def as_of_of(plan: dict[str, Any]) -> date:
     return date.fromisoformat(plan["as_of"])
 
 
-def cutoff_plan_of(plan: dict[str, Any]):
+def cutoff_plan_of(plan: dict[str, Any]) -> CutoffPlan:
+    """The plan's cutoffs: as_of scored, training and backtests as of its model's anchor."""
     from ml.cutoffs import plan_cutoffs
 
     anchor = date.fromisoformat(plan.get("model_anchor") or plan["as_of"])
