@@ -146,7 +146,15 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
                 "feature_cutoffs": plan_value("feature_cutoffs"),
             },
             "full_refresh": plan_value("full_refresh"),
-            "dbt_cmd_flags": ["--target-path", str(artifacts_dir(settings)), "--no-write-json"],
+            # Unit tests check SQL logic on fixed inputs: CI runs them (tests/dbt/test_docs.py), as dbt
+            # advises; a production run would only repeat them.
+            "dbt_cmd_flags": [
+                "--target-path",
+                str(artifacts_dir(settings)),
+                "--no-write-json",
+                "--exclude-resource-type",
+                "unit_test",
+            ],
             # Compiled SQL is in the warehouse's dbt_target/ (see above), not in Cosmos' copy of the project.
             "should_store_compiled_sql": False,
             **DBT_TASK_HOOKS,

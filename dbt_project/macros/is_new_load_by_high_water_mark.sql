@@ -28,16 +28,17 @@
                 where _loaded_at = (select loaded_at from high_water_mark)
             )
 
-            select distinct _load_id from {{ relation }}
+            select _load_id, min(_loaded_at) from {{ relation }}
             where (select loaded_at from high_water_mark) is null
                 or _loaded_at > (select loaded_at from high_water_mark)
                 or (
                     _loaded_at = (select loaded_at from high_water_mark)
                     and _load_id not in (select _load_id from loads_at_mark)
                 )
+            group by _load_id
             order by 1
         {%- endset -%}
-        {{- load_id_in(run_query(new_loads_query).columns[0].values()) -}}
+        {{- loads_filter(run_query(new_loads_query)) -}}
     {%- else -%}
         true
     {%- endif -%}

@@ -1,6 +1,8 @@
 {#-
-    The business key of an invoice line: the 128-bit md5 of its business columns, equal for exact
-    duplicates whichever file or load they came from.
+    A row's business key: the 128-bit md5 of a text expression of its business columns, equal for equal
+    columns whichever file or load they came from. Joins and delete+insert match on it, one number
+    instead of several text columns (at 100M lines, matching a month's 2M product-customer pairs against
+    the 58M stored ones took 3.1 s on the two text columns, 0.5 s on the key).
 
     On DuckDB it is stored as a number (`uhugeint`, 16 bytes) rather than md5's 32-character hex text:
     the key of every line is written to silver and gold and published, and a random hex string is most
@@ -11,16 +13,60 @@
     Arguments:
         expression: a text expression of the business columns (e.g. a `concat_ws`).
 -#}
-{% macro line_key(expression) -%}
-    {{ return(adapter.dispatch('line_key', 'cltv')(expression)) }}
+{% macro business_key(expression) -%}
+    {{ return(adapter.dispatch('business_key', 'cltv')(expression)) }}
 {%- endmacro %}
 
-{% macro default__line_key(expression) -%}
+{% macro default__business_key(expression) -%}
     {{ dbt.hash(expression) }}
 {%- endmacro %}
 
-{% macro duckdb__line_key(expression) -%}
+{% macro duckdb__business_key(expression) -%}
     cast('0x' || md5({{ expression }}) as uhugeint)
+{%- endmacro %}
+
+
+{#- The business key of an invoice line (macro business_key of its eight business columns). -#}
+{% macro line_key(expression) -%}
+    {{ return(business_key(expression)) }}
+{%- endmacro %}
+
+
+{#- The column type of macro business_key: `uhugeint` on DuckDB, text elsewhere. -#}
+{% macro business_key_type() -%}
+    {{ return(adapter.dispatch('business_key_type', 'cltv')()) }}
+{%- endmacro %}
+
+{% macro default__business_key_type() -%}
+    {{ dbt.type_string() }}
+{%- endmacro %}
+
+{% macro duckdb__business_key_type() -%}
+    uhugeint
+{%- endmacro %}
+
+
+{#- The business key of a product-customer pair (macro business_key). -#}
+{% macro product_customer_key(stock_code, customer_id) -%}
+    {{ return(business_key("concat_ws('|', " ~ stock_code ~ ", " ~ customer_id ~ ")")) }}
+{%- endmacro %}
+
+
+{#-
+    Pre-hook of int_product_customers_aggregated: a table built before the pairs carried their key
+    (`product_customer_id`) gets the column, filled from each row's stock code and customer, before the
+    incremental run matches new pairs on it. A no-op once the column exists, and on a first build.
+
+    Arguments: none (the model's relation, `this`).
+-#}
+{% macro add_product_customer_keys() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- if 'product_customer_id' not in columns -%}
+            alter table {{ this }} add column product_customer_id {{ business_key_type() }};
+            update {{ this }} set product_customer_id = {{ product_customer_key('stock_code', 'customer_id') }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 

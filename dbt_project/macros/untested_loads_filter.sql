@@ -5,15 +5,15 @@
     so a failed test keeps failing on a retry instead of passing on an empty scope. `true` (every row) on a
     full refresh, when the test has passed on no load yet (a first build, or a model rebuilt from scratch:
     macro forget_tested_loads), and when the var `test_every_load` is true (an audit of the whole table).
-    Like is_new_load, the untested load ids are looked up first (a scan of one column) and written into the
-    SQL as literals (macro load_id_in), so the database skips the other loads' row groups.
+    Like is_new_load, the untested loads are looked up first (a scan of two columns) and written into the
+    SQL as literals (macro loads_filter), so the database skips the other loads' row groups.
 
     Called in a data test's context (it reads the test's `unique_id`): by get_where_subquery for the
     placeholder `__untested_loads__` in a test's `where`, and by tests that need it, e.g.
     unique_keys_of_untested_loads.
 
     Arguments:
-        relation: the model under test (or a subquery on it); it has a `_load_id` column.
+        relation: the model under test (or a subquery on it); it has `_load_id` and `_loaded_at` columns.
 -#}
 {% macro untested_loads_filter(relation) -%}
     {%- if not execute or flags.FULL_REFRESH or var('test_every_load', false) -%}
@@ -26,14 +26,17 @@
         {%- endset -%}
         {#- the model's few load ids first, then the anti-join (at 100M lines 0.25 -> 0.09 s a test) -#}
         {%- set untested_loads -%}
-            select _load_id from (select distinct _load_id from {{ relation }}) as loads
+            select _load_id, first_loaded_at
+            from (
+                select _load_id, min(_loaded_at) as first_loaded_at from {{ relation }} group by _load_id
+            ) as loads
             where _load_id not in ({{ tested_loads }})
             order by 1
         {%- endset -%}
         {%- if run_query('select count(*) from (' ~ tested_loads ~ ')').columns[0].values()[0] == 0 -%}
             true
         {%- else -%}
-            {{- load_id_in(run_query(untested_loads).columns[0].values()) -}}
+            {{- loads_filter(run_query(untested_loads)) -}}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

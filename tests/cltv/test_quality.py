@@ -26,6 +26,7 @@ from cltv.quality import (
     run_contracts,
     soda_environment,
     uses_judged_loads,
+    verify_contracts,
 )
 from cltv.sample import COLUMNS
 from cltv.warehouse import connect
@@ -142,7 +143,7 @@ def test_contract_is_valid_soda_and_records_its_row_count(contract: Path):
     assert VIEW_CONTRACTS.get(contract.stem, f"name: {ROW_COUNT_CHECK}\n") in contract.read_text()
 
 
-def test_the_line_contracts_of_bronze_and_silver_judge_the_loads_and_gold_reads_no_scope():
+def test_the_line_contracts_judge_the_loads_and_the_other_contracts_read_no_scope():
     scoped = {
         path.relative_to(SODA_CHECKS_DIR).as_posix()
         for _, path in contract_files("all")
@@ -153,6 +154,7 @@ def test_the_line_contracts_of_bronze_and_silver_judge_the_loads_and_gold_reads_
         "bronze/raw_invoices.yml",
         "silver/int_invoice_lines_classified.yml",
         "silver/stg_bronze__invoice_lines.yml",
+        "gold/fct_invoices.yml",
     }
 
 
@@ -482,10 +484,16 @@ def test_silver_lines_that_lost_their_customers_fail_the_silver_gate(gold: Setti
     assert "silver.int_invoice_lines_classified: missing customer id share (customer_id) = 100" in str(error)
 
 
-def land_and_build_silver(settings: Settings, run_id: str, files: dict[str, list[list[str]]]) -> None:
+SILVER_LINES = ("stg_bronze__invoice_lines", "int_invoice_lines_classified")
+
+
+def land_and_build_silver(
+    settings: Settings, run_id: str, files: dict[str, list[list[str]]], models: tuple[str, ...] = SILVER_LINES
+) -> None:
     """Land files, ingest them and build silver incrementally with dbt, as a run does before check_silver.
 
-    Only silver's models and their own tests: a test that also reads gold (not rebuilt here) is left out.
+    Only the given models (silver's lines) and their own tests: a test that also reads a model not rebuilt
+    here is left out.
     """
     from cltv.dbt_runner import run_dbt
 
@@ -493,14 +501,7 @@ def land_and_build_silver(settings: Settings, run_id: str, files: dict[str, list
         land(settings, name, rows)
     ingest_landing(settings, run_id=run_id)
     run_dbt(
-        [
-            "build",
-            "--select",
-            "stg_bronze__invoice_lines",
-            "int_invoice_lines_classified",
-            "--indirect-selection",
-            "cautious",
-        ],
+        ["build", "--select", *models, "--indirect-selection", "cautious"],
         settings,
         {"as_of": SAMPLE_AS_OF.isoformat()},
     )
@@ -555,6 +556,32 @@ def test_old_silver_lines_were_judged_by_their_run_and_a_full_refresh_judges_the
     assert recorded(gold, "run-3", "missing customer id share") == [
         ("silver.int_invoice_lines_classified", "fail", round(silver_share(gold, "customer_id is null"), 4))
     ]
+
+
+@pytest.mark.slow
+def test_old_facts_were_judged_by_their_run_and_a_full_refresh_judges_them_again(gold: Settings):
+    run_contracts(gold, layer="gold", run_id="run-1", as_of=SAMPLE_AS_OF)
+    with connect(gold) as con:  # facts judged by run-1 that a changed cleaning rule would now fail
+        old_facts = con.execute("select count(*) from gold.fct_invoices").fetchone()[0]
+        con.execute("update gold.fct_invoices set unit_price = 0")
+    land_and_build_silver(
+        gold,
+        "run-2",
+        {"december.csv": invoice_rows(1000, year=SAMPLE_AS_OF.year)},
+        models=(*SILVER_LINES, "fct_invoices"),
+    )
+    facts = [("gold", SODA_CHECKS_DIR / "gold" / "fct_invoices.yml")]
+
+    def non_positive_prices(full_refresh: bool) -> tuple[str, float]:
+        results, _ = verify_contracts(
+            gold, facts, run_id="run-2", as_of=SAMPLE_AS_OF, full_refresh=full_refresh
+        )
+        [result] = [r for r in results if r.check_name == "non-positive unit price"]
+        return result.outcome, result.measured_value
+
+    # the run's own load is judged (its facts are new and priced), the old facts were judged by run-1
+    assert non_positive_prices(full_refresh=False) == ("pass", 0)
+    assert non_positive_prices(full_refresh=True) == ("fail", old_facts)
 
 
 @pytest.mark.slow

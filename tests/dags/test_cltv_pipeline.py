@@ -98,7 +98,8 @@ def test_publish_and_gold_tell_downstream_dags_what_changed(dag):
 
 
 def test_dbt_tasks_share_the_warehouses_dbt_target_and_write_no_per_task_artifacts(dag):
-    """What every dbt invocation skips: a full re-parse, manifest and run results, dataset registration."""
+    """What every dbt invocation skips: a full re-parse, manifest and run results, dataset registration,
+    unit tests (CI runs them: tests/dbt/test_docs.py)."""
     dbt_tasks = [t for t in dag.tasks if stage_of(t.task_id) in {"silver", "gold"}]
     assert len(dbt_tasks) > 10
     target = str(artifacts_dir(Settings.from_env()))
@@ -106,6 +107,7 @@ def test_dbt_tasks_share_the_warehouses_dbt_target_and_write_no_per_task_artifac
         flags = task.dbt_cmd_flags
         assert flags[flags.index("--target-path") + 1] == target, task.task_id
         assert "--no-write-json" in flags, task.task_id
+        assert flags[flags.index("--exclude-resource-type") + 1] == "unit_test", task.task_id
         assert task.emit_datasets is False, task.task_id
 
 

@@ -64,6 +64,25 @@ def documented(warehouse: Settings) -> dict[str, dict[str, Any]]:
     return {node["unique_id"]: node for node in nodes}
 
 
+UNIT_TESTS = (
+    "stg_bronze__invoice_lines_cleans_ids_and_flags_lines",
+    "rfm_segment_history_scores_quintiles_and_ignores_later_lines",
+    "rfm_segment_history_gives_ties_the_same_score",
+    "rfm_segment_history_names_off_diagonal_cells",
+)
+
+
+def test_every_unit_test_passes(warehouse: Settings):
+    """The DAG's dbt tasks leave unit tests out (fixed inputs: a production run would only repeat them), so
+    they run here, every one of them."""
+    tested = run_dbt(["test", "--select", "test_type:unit"], warehouse, AS_OF)
+
+    units = [result for result in tested.result if result.node.resource_type == "unit_test"]
+    assert sorted((result.node.name, str(result.status)) for result in units) == [
+        (name, "pass") for name in sorted(UNIT_TESTS)
+    ]
+
+
 @pytest.fixture(scope="module")
 def catalog(warehouse: Settings) -> dict[str, dict[str, list[str]]]:
     """The columns each built relation really has, from `dbt docs generate`'s catalog."""

@@ -295,6 +295,7 @@ def test_one_more_month_processes_only_the_new_load_and_equals_a_full_refresh(
         con.execute("create schema before")
         con.execute("create table before.classified as select * from silver.int_invoice_lines_classified")
         con.execute("create table before.facts as select * from gold.fct_invoices")
+        con.execute("create table before.transactions as select * from gold.report_transactions")
 
     ingest_landing(settings, run_id="december", landing_dir=second)
     [(december_load, december_lines)] = query(
@@ -309,6 +310,7 @@ def test_one_more_month_processes_only_the_new_load_and_equals_a_full_refresh(
     for model in ("int_invoice_lines_classified", "fct_invoices", "int_invoices_aggregated"):
         sql = compiled_sql(built, model)
         assert f"_load_id in ('{december_load}')" in sql, model
+        assert "(_loaded_at >= cast('" in sql, model  # so the scans skip the older loads' row groups
         assert not any(load in sql for load in old_loads), model
     # ... append exactly its lines, and leave the earlier rows as they were
     assert december_lines == 25_525  # Online Retail's lines dated 2011-12-01 .. 2011-12-09
@@ -323,9 +325,16 @@ def test_one_more_month_processes_only_the_new_load_and_equals_a_full_refresh(
             (select count(*) from (select * from before.facts except all
                 select * from gold.fct_invoices where _load_id <> '{december_load}')),
             (select count(*) from gold.fct_invoices where _load_id <> '{december_load}')
-                - (select count(*) from before.facts)
+                - (select count(*) from before.facts),
+            -- report_transactions carries no as_of: November's invoices keep their rows unchanged, so a
+            -- publication rewrites December's month of it only
+            (select count(*) from (select * from before.transactions except all
+                select * from gold.report_transactions)),
+            (select count(*) from gold.report_transactions) - (select count(*) from before.transactions)
+                - (select count(distinct invoice_no) from silver.int_sales_lines
+                   where _load_id = '{december_load}')
         """,
-    ) == [(december_lines, 0, 0, 0)]
+    ) == [(december_lines, 0, 0, 0, 0, 0)]
     # the earlier as_of's segments and features are kept beside the new ones
     assert query(
         settings,
@@ -638,3 +647,49 @@ def test_product_rollups_rebuild_what_new_lines_change_and_the_report_counts_dis
     )
     assert product_rollups(settings) == incremental
     assert [len(rows) for rows in incremental.values()] == [13, 5]
+
+
+def test_a_pairs_table_built_before_pairs_had_a_key_gets_it_and_still_keeps_each_first_day(
+    settings: Settings, dbt_build
+):
+    """int_product_customers_aggregated matches new pairs with stored ones on product_customer_id. A table
+    from an older cltv has no such column: the next incremental run adds it, keyed from each stored row,
+    and then moves a pair's day earlier, adds a new pair and keeps the others, as a full refresh has them."""
+    write_bronze(
+        settings,
+        [
+            line("536200", "13047", "2010-11-01 08:00:00", stock_code="85123A"),
+            line("536410", "12583", "2010-12-02 10:00:00", stock_code="85123A"),
+        ],
+        "file-1.csv",
+        loaded_at=datetime(2020, 1, 1),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select="+int_product_customers_aggregated")
+    with connect(settings) as con:  # as an older cltv built it
+        con.execute("alter table silver.int_product_customers_aggregated drop column product_customer_id")
+    write_bronze(
+        settings,
+        [
+            line("536380", "12583", "2010-11-29 09:00:00", stock_code="85123A"),  # before 12583's first
+            line("536500", "15000", "2010-12-10 08:00:00", stock_code="85123A"),  # a new customer
+        ],
+        "file-2.csv",
+        loaded_at=datetime(2020, 1, 2),
+    )
+    dbt_build({"as_of": "2010-12-31"}, command=RUN, select="+int_product_customers_aggregated")
+
+    pairs = (
+        "select stock_code, customer_id, first_bought_date::varchar, "
+        "product_customer_id = cast('0x' || md5(stock_code || '|' || customer_id) as uhugeint) "
+        "from silver.int_product_customers_aggregated order by 1, 2"
+    )
+    incremental = query(settings, pairs)
+    assert incremental == [
+        ("85123A", "12583", "2010-11-29", True),  # moved from 2010-12-02, one row
+        ("85123A", "13047", "2010-11-01", True),  # a stored pair, keyed in place
+        ("85123A", "15000", "2010-12-10", True),
+    ]
+    dbt_build(
+        {"as_of": "2010-12-31"}, command=(*RUN, "--full-refresh"), select="int_product_customers_aggregated"
+    )
+    assert query(settings, pairs) == incremental

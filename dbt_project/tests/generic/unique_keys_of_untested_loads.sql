@@ -10,9 +10,8 @@
     When the key determines another column that stored rows are ordered by (`determines`: the line key is
     a hash of the line's columns, its time among them), an old copy of a new key has the same value of it,
     so only the rows between the untested rows' least and greatest value can hold one: written into the SQL
-    as literals (macro timestamp_bounds), the bounds let the scans skip every other row group (zone maps),
-    the untested rows' own as well (their load ids alone do not: they are not ordered). At 100M lines that
-    is a month's row groups instead of 1.6 GB of keys.
+    as literals (macro timestamp_bounds), the bounds let the search for an old copy skip every other row
+    group (zone maps). At 100M lines that is a month's row groups instead of 1.6 GB of keys.
 
     Arguments:
         model: the model under test (given by dbt; with the test's `where`, if any).

@@ -1,13 +1,13 @@
 -- incremental: lines are only ever added, so a pair's first day can only move earlier, to the day of a new
 -- line. A run reads only the sales lines of the loads it has not read (macro is_new_load_by_high_water_mark),
 -- takes each of their pairs' earliest day from them and from the stored row, and replaces those pairs
--- (delete+insert on the pair); the other pairs are neither read nor written. A full refresh gives the same
--- table.
+-- (delete+insert on the pair's key); the other pairs are neither read nor written. A full refresh gives the
+-- same table. Pairs are matched on their key (macro product_customer_key), one number instead of two texts.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['stock_code', 'customer_id'],
+        unique_key='product_customer_id',
     )
 }}
 {%- set new_loads = is_new_load_by_high_water_mark(ref('int_invoice_lines_classified')) %}
@@ -31,6 +31,7 @@ new_customer_lines as (
 new_pairs as (
 
     select
+        {{ product_customer_key('stock_code', 'customer_id') }} as product_customer_id,
         stock_code,
         customer_id,
         min(invoice_date) as first_bought_date,
@@ -53,6 +54,7 @@ stored_pairs as (
 final as (
 
     select
+        new_pairs.product_customer_id,
         new_pairs.stock_code,
         new_pairs.customer_id,
         {% if is_incremental() -%}
@@ -70,9 +72,7 @@ final as (
     from new_pairs
     {% if is_incremental() -%}
     left join stored_pairs
-        on
-            new_pairs.stock_code = stored_pairs.stock_code
-            and new_pairs.customer_id = stored_pairs.customer_id
+        on new_pairs.product_customer_id = stored_pairs.product_customer_id
     {%- endif %}
 
 )

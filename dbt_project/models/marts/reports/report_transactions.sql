@@ -1,3 +1,6 @@
+-- No as_of_date column: a row depends only on its invoice, so an invoice's row stays the same from run to
+-- run and a publication rewrites only the months that changed (cltv.publish). The run's as_of is in
+-- gold.publication and the publication's manifest.
 with
 
 invoices as (
@@ -12,7 +15,6 @@ final as (
 
     select
         invoice_no,
-        {{ as_of_date() }} as as_of_date,
         customer_id,
         is_guest,
         is_cancellation,
