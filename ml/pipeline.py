@@ -25,9 +25,8 @@ import hashlib
 import json
 import logging
 import math
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -38,6 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+import cltv.timing
 from cltv.config import Settings
 from cltv.ingest import file_sha256
 from cltv.warehouse import connect
@@ -159,12 +159,9 @@ class MlRunSummary:
 # --- reading -----------------------------------------------------------------------------------------
 
 
-@contextmanager
-def timed(phase: str) -> Iterator[None]:
-    """Log how long a phase of the stage took: a run's log (and the bench log) shows where the time goes."""
-    started = time.perf_counter()
-    yield
-    log.info("ML stage %s: %.1f s", phase, time.perf_counter() - started)
+def timed(phase: str) -> AbstractContextManager[None]:
+    """Log how long a phase of the stage took (`ML stage <phase>: <seconds> s`)."""
+    return cltv.timing.timed(log, f"ML stage {phase}")
 
 
 def trainability(

@@ -597,6 +597,18 @@ def test_a_fact_whose_customer_is_not_in_dim_customer_fails(gold: Settings):
 
 
 @pytest.mark.slow
+def test_a_customer_without_facts_fails(gold: Settings):
+    error = damage_and_check(
+        gold,
+        "gold",
+        "delete from gold.fct_invoices where customer_id = (select min(customer_id) from gold.dim_customer)",
+    )
+
+    assert "customers without facts" in failed_checks(error)
+    assert "gold.dim_customer: customers without facts = 1, expected = 0" in str(error)
+
+
+@pytest.mark.slow
 def test_rfm_scores_outside_one_to_five_fail(gold: Settings):
     error = damage_and_check(
         gold,
