@@ -207,3 +207,37 @@ def test_dim_customer_covers_every_fact_customer_and_their_revenue(warehouse: Se
     # 12346 bought 74,215 units on 2011-01-18 and cancelled them at once; with Online Retail II's year
     # before, three orders remain, netting 169.36.
     assert customer == ("United Kingdom", 3, Decimal("169.360"))
+
+
+# dim_product as the sales lines give it, written out here (the model sums its per-load rollup)
+PRODUCTS_FROM_LINES = """
+    with
+    ranked as (
+        select stock_code, description,
+            row_number() over (
+                partition by stock_code order by count(*) desc, max(invoiced_at) desc, description
+            ) as rank
+        from silver.int_sales_lines
+        where description is not null and description <> ''
+        group by stock_code, description
+    ),
+    totals as (
+        select stock_code, count(*) as line_count, min(unit_price) as min_unit_price,
+            max(unit_price) as max_unit_price, cast(avg(unit_price) as decimal(18, 3)) as avg_unit_price,
+            min(invoiced_at) as first_sold_at, max(invoiced_at) as last_sold_at
+        from silver.int_sales_lines
+        group by stock_code
+    )
+    select totals.*, ranked.description
+    from totals left join ranked on totals.stock_code = ranked.stock_code and ranked.rank = 1
+"""
+
+
+def test_dim_product_equals_its_figures_over_the_sales_lines(warehouse: Settings):
+    products = (
+        "select stock_code, line_count, min_unit_price, max_unit_price, avg_unit_price, first_sold_at, "
+        "last_sold_at, description from gold.dim_product"
+    )
+    assert scalar(warehouse, "select count(*) from gold.dim_product") > 4000
+    for first, second in ((products, PRODUCTS_FROM_LINES), (PRODUCTS_FROM_LINES, products)):
+        assert scalar(warehouse, f"select count(*) from (({first}) except all ({second}))") == 0

@@ -1,8 +1,10 @@
+-- From the per-load rollup of the sales lines (int_product_descriptions_aggregated), a few hundred thousand
+-- rows instead of every sales line; the same figures as over the lines.
 with
 
-sales_lines as (
+product_descriptions as (
 
-    select * from {{ ref('int_sales_lines') }}
+    select * from {{ ref('int_product_descriptions_aggregated') }}
 
 ),
 
@@ -14,10 +16,10 @@ descriptions_ranked as (
         description,
         row_number() over (
             partition by stock_code
-            order by count(*) desc, max(invoiced_at) desc, description
+            order by sum(line_count) desc, max(last_sold_at) desc, description
         ) as description_rank
 
-    from sales_lines
+    from product_descriptions
     where description is not null
         and description <> ''
     group by stock_code, description
@@ -39,14 +41,15 @@ product_totals as (
 
     select
         stock_code,
-        count(*) as line_count,
-        min(unit_price) as min_unit_price,
-        max(unit_price) as max_unit_price,
-        cast(avg(unit_price) as decimal(18, 3)) as avg_unit_price,
-        min(invoiced_at) as first_sold_at,
-        max(invoiced_at) as last_sold_at
+        cast(sum(line_count) as bigint) as line_count,
+        min(min_unit_price) as min_unit_price,
+        max(max_unit_price) as max_unit_price,
+        -- the mean over the lines, as avg(unit_price) over them gives it
+        cast(cast(sum(unit_price_sum) as double) / sum(line_count) as decimal(18, 3)) as avg_unit_price,
+        min(first_sold_at) as first_sold_at,
+        max(last_sold_at) as last_sold_at
 
-    from sales_lines
+    from product_descriptions
     group by stock_code
 
 ),
