@@ -566,6 +566,22 @@ def landing_files(landing_dir: Path) -> list[Path]:
     return files
 
 
+def ingest_start(con: duckdb.DuckDBPyConnection) -> datetime:
+    """The `_loaded_at` of this ingest's first file: now, or just after the latest load's if that is later.
+
+    Later loads must carry later stamps: silver and gold find the loads they have not read as those stamped
+    from their own latest `_loaded_at` on (dbt macro is_new_load), so a clock set back (another machine, a
+    restored VM) must not stamp a new load before an old one.
+    """
+    (started_at,) = con.execute(
+        """
+        select greatest(now()::timestamp, max(_loaded_at) + interval 1 millisecond)
+        from bronze.raw_invoices
+        """
+    ).fetchone()
+    return started_at
+
+
 def loaded_by_quick_check(con: duckdb.DuckDBPyConnection, files: Sequence[LandingFile]) -> dict[str, str]:
     """{source_file: sha256} of the files whose name, size and mtime match a loaded file's log entry."""
     loaded = {
@@ -608,7 +624,7 @@ def plan_loads(
             strict=True,
         )
     )
-    (started_at,) = con.execute("select now()::timestamp").fetchone()
+    started_at = ingest_start(con)
     planned: list[PlannedLoad] = []
     seen: dict[str, str] = {}
     for position, file in enumerate(files):

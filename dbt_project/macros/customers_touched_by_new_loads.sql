@@ -4,7 +4,7 @@
     loads the model has not read can change, so that a run recomputes those customers whole and keeps the
     others' rows as they are.
 
-    The new loads are those after the model's high-water mark (macro is_new_load_by_high_water_mark: each
+    The new loads are those after the model's high-water mark (macro is_new_load: each
     row keeps the `_loaded_at` and `_load_id` of its latest line). A new line changes its invoice's rollup
     (int_invoices_aggregated aggregates again every invoice that a new load has a line of, guest lines
     included) and, when it has a customer, that customer's lines; and as an invoice's rollup goes to the
@@ -17,14 +17,14 @@
 
     Arguments:
         lines: every line of every load (int_invoice_lines_classified), with `invoice_no` and `_load_id`,
-            `_loaded_at`, as macro is_new_load_by_high_water_mark reads them.
+            `_loaded_at`, as macro is_new_load reads them.
         invoices: the invoice rollup (int_invoices_aggregated), with `invoice_no`, `first_invoiced_at` and
             `last_invoiced_at`.
         customer_lines: the customers' lines (fct_invoices), with `invoice_no`, `customer_id` and
             `invoiced_at`.
 -#}
 {% macro customers_touched_by_new_loads(lines, invoices, customer_lines) -%}
-    {%- set new_loads = is_new_load_by_high_water_mark(lines) if has_high_water_mark(this) else 'true' -%}
+    {%- set new_loads = is_new_load(lines) if has_high_water_mark(this) else 'true' -%}
     {%- set new_load_invoices -%}
         select invoice_no from {{ lines }} where {{ new_loads }}
     {%- endset -%}
@@ -62,7 +62,7 @@
 
 {#-
     True when the relation has the `_loaded_at` column that an incremental model's high-water mark is read
-    from (macro is_new_load_by_high_water_mark); false for a table built before its model kept one.
+    from (macro is_new_load); false for a table built before its model kept one.
 
     Arguments:
         relation: the model's relation (`this`).

@@ -12,7 +12,7 @@
         lines: the sales lines, with `invoice_date` (ref('int_sales_lines')).
         invoices: the invoice rollup of those lines, with `first_invoiced_at` and `last_invoiced_at`
             (ref('int_invoices_aggregated'), built before the model in the same run).
-        new_loads: the filter of the new loads' lines (what is_new_load_by_high_water_mark returned).
+        new_loads: the filter of the new loads' lines (what is_new_load returned).
 -#}
 {% macro product_days_to_rebuild(lines, invoices, new_loads) -%}
     {%- if not execute -%}

@@ -21,7 +21,7 @@
 
     Arguments:
         lines: the lines the model aggregates, with `invoice_no`, `invoiced_at` and `_load_id`.
-        new_loads: the filter of the new loads' lines (what is_new_load_by_high_water_mark returned).
+        new_loads: the filter of the new loads' lines (what is_new_load returned).
 -#}
 {% macro touched_invoices_period(lines, new_loads) -%}
     {%- set bounds_query -%}

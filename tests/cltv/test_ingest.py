@@ -271,6 +271,23 @@ def test_files_loaded_side_by_side_are_ordered_by_their_place_in_the_listing(set
     ]
 
 
+def test_a_load_is_stamped_after_every_earlier_load_even_when_the_clock_is_behind(settings: Settings):
+    """dbt finds the loads a model has not read by its latest `_loaded_at` (macro is_new_load): a new load
+    stamped before an old one would be skipped, so a clock set back must not stamp one there."""
+    write_csv(settings.landing_dir / "a.csv", [good_row(i) for i in range(0, 10)])
+    ingest_landing(settings, run_id="r1")
+    with connect(settings) as con:  # as if the first load had run on a clock a day ahead
+        con.execute("update bronze.raw_invoices set _loaded_at = _loaded_at + interval 1 day")
+    write_csv(settings.landing_dir / "b.csv", [good_row(i) for i in range(10, 20)])
+    ingest_landing(settings, run_id="r2")
+
+    assert rows_of(
+        settings,
+        "select _source_file, date_diff('millisecond', (select max(_loaded_at) from bronze.raw_invoices "
+        "where _source_file = 'a.csv'), min(_loaded_at)) from bronze.raw_invoices group by 1 order by 1",
+    ) == [("a.csv", 0), ("b.csv", 1)]
+
+
 def test_one_thread_or_several_load_the_same_bronze(tmp_path: Path):
     def bronze_with(threads: int) -> list[tuple]:
         settings = replace(settings_in(tmp_path / f"threads-{threads}"), duckdb_threads=threads)

@@ -1,5 +1,5 @@
 -- incremental: a run aggregates again only the invoices with a line in a load it has not aggregated yet
--- (macro is_new_load_by_high_water_mark), from all their lines, old and new, so an invoice split across two
+-- (macro is_new_load), from all their lines, old and new, so an invoice split across two
 -- files comes out whole; delete+insert on invoice_no replaces their rows. A full refresh gives the same table.
 {{
     config(
@@ -8,7 +8,7 @@
         unique_key='invoice_no',
     )
 }}
-{%- set new_loads = is_new_load_by_high_water_mark(ref('int_invoice_lines_classified')) %}
+{%- set new_loads = is_new_load(ref('int_invoice_lines_classified')) %}
 
 with
 

@@ -1,5 +1,5 @@
 -- incremental: lines are only ever added, so a pair's first day can only move earlier, to the day of a new
--- line. A run reads only the sales lines of the loads it has not read (macro is_new_load_by_high_water_mark),
+-- line. A run reads only the sales lines of the loads it has not read (macro is_new_load),
 -- takes each of their pairs' earliest day from them and from the stored row, and replaces those pairs
 -- (delete+insert on the pair's key); the other pairs are neither read nor written. A full refresh gives the
 -- same table. Pairs are matched on their key (macro product_customer_key), one number instead of two texts.
@@ -10,7 +10,7 @@
         unique_key='product_customer_id',
     )
 }}
-{%- set new_loads = is_new_load_by_high_water_mark(ref('int_invoice_lines_classified')) %}
+{%- set new_loads = is_new_load(ref('int_invoice_lines_classified')) %}
 
 with
 

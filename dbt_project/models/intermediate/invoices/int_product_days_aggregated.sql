@@ -1,7 +1,7 @@
 -- incremental: a new line can change only the rows of its own day and of later days (the sums of its day; the
 -- day its invoice first had its product, which can only move earlier, from a later day to its own). So a run
 -- rebuilds every row from the first day of the sales lines of the loads it has not read (macro
--- is_new_load_by_high_water_mark), from all the lines of those days and, to know which invoices had the
+-- is_new_load), from all the lines of those days and, to know which invoices had the
 -- product before, the earlier lines of the invoices that straddle that day (a few hours of lines, found by
 -- the invoice rollup's first and last line times, macro product_days_to_rebuild); delete+insert on
 -- invoice_date replaces those days. Customers are counted from int_product_customers_aggregated, which keeps
@@ -14,7 +14,7 @@
         unique_key='invoice_date',
     )
 }}
-{%- set new_loads = is_new_load_by_high_water_mark(ref('int_invoice_lines_classified')) %}
+{%- set new_loads = is_new_load(ref('int_invoice_lines_classified')) %}
 {%- if is_incremental() %}
     {%- set first_day, read_from = product_days_to_rebuild(
         ref('int_sales_lines'), ref('int_invoices_aggregated'), new_loads

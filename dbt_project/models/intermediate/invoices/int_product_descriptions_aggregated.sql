@@ -1,7 +1,7 @@
 -- incremental: a run appends one row per product and description for each load it has not read (macro
--- is_new_load: the loads this table holds no row of), so every sales line is counted once, in the run that
--- reads its load, and dim_product sums these rows instead of reading every sales line. A full refresh gives
--- the same table.
+-- is_new_load: the loads stamped from its latest `_loaded_at` on that it holds no row of), so every sales
+-- line is counted once, in the run that reads its load, and dim_product sums these rows instead of reading
+-- every sales line. A full refresh gives the same table.
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 with
