@@ -1,7 +1,8 @@
 {#-
     On-run-end: for every data test scoped to untested loads (macro is_scoped_to_untested_loads) that passed
-    in this invocation, records every load of its model as passed (macro tested_loads_relation), so that its
-    next run reads only the loads added since. A test that failed, errored, warned or did not run records
+    in this invocation, records every load of its model as passed, with its first `_loaded_at` (macro
+    tested_loads_relation; looked up from where the test's loads can start, macro tested_loads_bound), so
+    that its next run reads only the loads added since. A test that failed, errored, warned or did not run records
     nothing, and its next run reads the same loads again. The model holds the same loads as when its test
     ran: one dbt invocation writes the warehouse at a time (cltv's writer lock) and builds a model before,
     never after, its tests.
@@ -27,16 +28,20 @@
             ) -%}
             {%- set record -%}
                 insert into {{ tested_loads_relation() }}
+                    (test_id, model_relation, load_id, tested_at, invocation_id, loaded_at)
                 select
                     '{{ test.unique_id }}',
                     '{{ tested_loads_model_name(relation) }}',
                     _load_id,
                     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp),
-                    '{{ invocation_id }}'
-                from (select distinct _load_id from {{ relation }}) as loads
-                where _load_id not in (
-                    select load_id from {{ tested_loads_relation() }} where test_id = '{{ test.unique_id }}'
-                )
+                    '{{ invocation_id }}',
+                    min(_loaded_at)
+                from {{ relation }}
+                where {{ tested_loads_bound(test.unique_id, tested) }}
+                    and _load_id not in (
+                        select load_id from {{ tested_loads_relation() }} where test_id = '{{ test.unique_id }}'
+                    )
+                group by _load_id
             {%- endset -%}
             {%- do run_query(record) -%}
         {%- endfor -%}

@@ -33,6 +33,9 @@ SCOPED_TESTS = (
     "expression_is_true_fct_invoices_is_cancellation_quantity_0_or_not_is_cancellation",
 )
 FIRST, SECOND = "load-file-1.csv", "load-file-2.csv"
+# A faulty append, written straight into a model: the rows of a new load, stamped after every other load
+# as cltv.ingest stamps it (macro is_new_load reads such loads, and scoped tests look for them from there).
+BAD_LOAD = "'load-bad' as _load_id, timestamp '2020-01-03' as _loaded_at"
 
 
 def scoped_tests_sql(built: Any) -> dict[str, str]:
@@ -69,6 +72,30 @@ def build_two_loads(settings: Settings, dbt_build: Callable[..., Any]) -> Any:
         loaded_at=datetime(2020, 1, 2),
     )
     return dbt_build(AS_OF, command=("build", *CAUTIOUS), select=SELECT)
+
+
+def recorded_stamps(settings: Settings) -> set[tuple[str, datetime | None]]:
+    return set(query(settings, "select distinct load_id, loaded_at from main.dbt_tested_loads"))
+
+
+def test_the_record_keeps_each_loads_stamp_and_an_older_record_gains_the_column(
+    settings: Settings, dbt_build
+):
+    """The stamps bound where the next lookups start (macro tested_loads_bound); a record of an older cltv
+    has none: on-run-start adds the column, and its tests look at every row's load once more."""
+    build_two_loads(settings, dbt_build)
+    assert recorded_stamps(settings) == {(FIRST, datetime(2020, 1, 1)), (SECOND, datetime(2020, 1, 2))}
+
+    with connect(settings) as con:
+        con.execute("alter table main.dbt_tested_loads drop column loaded_at")
+    third_line = line("536369", "12583", "2010-12-03 10:00:00")
+    write_bronze(settings, [third_line], "file-3.csv", datetime(2020, 1, 3))
+    third = dbt_build(AS_OF, command=("build", *CAUTIOUS), select=SELECT)
+
+    for name, compiled in scoped_tests_sql(third).items():
+        assert "_load_id in ('load-file-3.csv')" in compiled, name
+    third_stamp = ("load-file-3.csv", datetime(2020, 1, 3))
+    assert recorded_stamps(settings) == {(FIRST, None), (SECOND, None), third_stamp}
 
 
 def failing_dbt_test(dbt_build: Callable[..., Any], select: str) -> str:
@@ -123,7 +150,7 @@ def test_a_duplicate_key_in_a_new_load_fails_unique(settings: Settings, dbt_buil
         for _ in range(copies):
             con.execute(
                 "insert into silver.int_invoice_lines_classified "
-                f"select * replace ({key} as invoice_line_id, 'load-bad' as _load_id) "
+                f"select * replace ({key} as invoice_line_id, {BAD_LOAD}) "
                 "from silver.int_invoice_lines_classified where invoice_no = '536365'"
             )
 
@@ -140,14 +167,12 @@ def test_wrong_values_in_a_new_load_fail_and_in_a_tested_load_need_an_audit(sett
     build_two_loads(settings, dbt_build)
     with connect(settings) as con:
         con.execute(
-            """
+            f"""
             insert into gold.fct_invoices
-            select * replace (
-                invoice_line_id + 1 as invoice_line_id, revenue + 1 as revenue, 'load-bad' as _load_id
-            )
+            select * replace (invoice_line_id + 1 as invoice_line_id, revenue + 1 as revenue, {BAD_LOAD})
             from gold.fct_invoices where invoice_no = '536365'
             union all
-            select * replace (invoice_line_id + 2 as invoice_line_id, null as revenue, 'load-bad' as _load_id)
+            select * replace (invoice_line_id + 2 as invoice_line_id, null as revenue, {BAD_LOAD})
             from gold.fct_invoices where invoice_no = '536365'
             """
         )
