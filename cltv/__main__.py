@@ -88,8 +88,9 @@ def command_dbt_build(args: argparse.Namespace) -> int:
 
     as_of = date.fromisoformat(args.as_of)
     cutoffs = [c.isoformat() for c in plan_cutoffs(as_of, args.horizon).all]
-    dbt_vars = {"as_of": as_of.isoformat(), "horizon_days": args.horizon, "feature_cutoffs": cutoffs}
-    run_dbt(["build", *(["--full-refresh"] if args.full_refresh else [])], Settings.from_env(), dbt_vars)
+    params = {"as_of": as_of.isoformat(), "horizon_days": args.horizon, "feature_cutoffs": cutoffs}
+    command = ["build", *(["--full-refresh"] if args.full_refresh else [])]
+    run_dbt(command, Settings.from_env(), run_params=params)
     return 0
 
 

@@ -100,11 +100,45 @@ def close_dbt_connections() -> None:
         environment.close()
 
 
-def run_dbt(command: list[str], settings: Settings, dbt_vars: Mapping[str, Any] | None = None) -> Any:
-    """Run one dbt command (e.g. `["build", "--select", "staging"]`); raise `DbtError` if it fails."""
+RUN_PARAMS = ("as_of", "horizon_days", "feature_cutoffs")
+
+
+def run_param_env(run_params: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The run's parameters as the environment variables dbt's macro `run_param` reads first (as the DAG
+    passes them: a changed value re-parses only the files that read it, where changed --vars re-parse the
+    whole project); the ones not given are set empty, so a stray variable never overrides --vars."""
+    given = dict(run_params or {})
+    unknown = set(given) - set(RUN_PARAMS)
+    if unknown:
+        raise ValueError(f"not run parameters: {sorted(unknown)} (known: {', '.join(RUN_PARAMS)})")
+    return {f"CLTV_RUN_{name.upper()}": env_text(given.get(name)) for name in RUN_PARAMS}
+
+
+def env_text(value: Any) -> str:
+    """A run parameter as text: lists comma-separated (feature cutoffs), None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def run_dbt(
+    command: list[str],
+    settings: Settings,
+    dbt_vars: Mapping[str, Any] | None = None,
+    *,
+    run_params: Mapping[str, Any] | None = None,
+) -> Any:
+    """Run one dbt command (e.g. `["build", "--select", "staging"]`); raise `DbtError` if it fails.
+
+    `run_params` (as_of, horizon_days, feature_cutoffs) go as environment variables, as the DAG passes
+    them; `dbt_vars` as --vars.
+    """
     from dbt.cli.main import dbtRunner
 
-    with writer_lock(settings.warehouse, settings.lock_timeout_seconds), patched_environ(dbt_env(settings)):
+    environment = dbt_env(settings) | run_param_env(run_params)
+    with writer_lock(settings.warehouse, settings.lock_timeout_seconds), patched_environ(environment):
         try:
             result = dbtRunner().invoke(dbt_args(command, dbt_vars, settings))
         finally:

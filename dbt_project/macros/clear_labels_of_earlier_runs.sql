@@ -12,7 +12,7 @@
     {%- if execute -%}
         update {{ this }}
         set label_revenue = null, label_orders = null
-        where cutoff_date not in ({{ feature_cutoff_literals(var('feature_cutoffs'), var('as_of')) }})
+        where cutoff_date not in ({{ feature_cutoff_literals(run_param('feature_cutoffs'), run_param('as_of')) }})
         and (label_revenue is not null or label_orders is not null)
     {%- endif -%}
 {%- endmacro %}

@@ -15,7 +15,7 @@
 {% macro drop_training_only_cutoffs(as_of_dates_model) -%}
     {%- if execute and load_relation(as_of_dates_model) is not none -%}
         delete from {{ this }}
-        where cutoff_date not in ({{ feature_cutoff_literals(var('feature_cutoffs'), var('as_of')) }})
+        where cutoff_date not in ({{ feature_cutoff_literals(run_param('feature_cutoffs'), run_param('as_of')) }})
         and cutoff_date not in (select distinct as_of_date from {{ as_of_dates_model }})
     {%- endif -%}
 {%- endmacro %}

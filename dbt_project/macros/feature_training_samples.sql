@@ -34,7 +34,7 @@
         as_of_dates_model: relation of the runs' as_of dates, column `as_of_date` (rfm_segment_history).
 -#}
 {% macro feature_training_samples(activity_model, as_of_dates_model) -%}
-    {%- set cutoffs = feature_cutoff_list(var('feature_cutoffs'), var('as_of')) -%}
+    {%- set cutoffs = feature_cutoff_list(run_param('feature_cutoffs'), run_param('as_of')) -%}
     {%- set all_buckets = 1000000 -%}
     {%- set samples = {} -%}
     {%- for cutoff in cutoffs -%}
@@ -54,7 +54,7 @@
         ),
 
         cutoffs as (
-            {{ feature_cutoff_dates(var('feature_cutoffs'), var('as_of')) }}
+            {{ feature_cutoff_dates(run_param('feature_cutoffs'), run_param('as_of')) }}
         )
 
         select
@@ -74,7 +74,7 @@
         {%- set customers = row[1] | int -%}
         {%- set buckets = all_buckets if customers <= cap else (all_buckets * cap) // customers -%}
         {%- do samples.update({
-            row[0]: {'buckets': buckets, 'whole': row[0] == (var('as_of') | string) or row[2]}
+            row[0]: {'buckets': buckets, 'whole': row[0] == (run_param('as_of') | string) or row[2]}
         }) -%}
     {%- endfor -%}
     {{ return(samples) }}

@@ -15,6 +15,6 @@
     {%- if var('test_every_load', false) -%}
         true
     {%- else -%}
-        {{ column }} in ({{ feature_cutoff_literals(var('feature_cutoffs'), var('as_of')) }})
+        {{ column }} in ({{ feature_cutoff_literals(run_param('feature_cutoffs'), run_param('as_of')) }})
     {%- endif -%}
 {%- endmacro %}

@@ -39,15 +39,15 @@ def kill_before_rename_to(target: str) -> None:
 
 
 def dbt_run(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
-    """Every model in one `dbt run`, with the vars the DAG's Cosmos tasks get from the plan.
+    """Every model in one `dbt run`, with the run parameters the DAG's Cosmos tasks get from the plan.
 
     The same model SQL as the DAG's task per model, in one invocation and without the data tests (they
     only read, and take three quarters of a build's time): resilience is about what the writes leave.
     """
-    from cltv.dbt_runner import run_dbt
+    from cltv.dbt_runner import RUN_PARAMS, run_dbt
 
-    dbt_vars = {key: plan[key] for key in ("as_of", "horizon_days", "feature_cutoffs")}
-    result = run_dbt(["run"], settings, dbt_vars)
+    params = {key: plan[key] for key in RUN_PARAMS}
+    result = run_dbt(["run"], settings, run_params=params)
     return {"models": len(result.result.results)}
 
 

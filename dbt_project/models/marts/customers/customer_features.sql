@@ -30,7 +30,7 @@
     false: var('feature_cutoffs_per_aggregate'), true: var('feature_sampled_cutoffs_per_aggregate')
 } -%}
 {%- for cutoffs, is_sampled in [(whole_cutoffs, false), (sampled_cutoffs, true)] if cutoffs -%}
-    {%- for cutoff_batch in feature_cutoff_batches(cutoffs, var('as_of'), per_aggregate[is_sampled]) -%}
+    {%- for cutoff_batch in feature_cutoff_batches(cutoffs, run_param('as_of'), per_aggregate[is_sampled]) -%}
         {%- do batches.append((cutoff_batch, is_sampled)) -%}
     {%- endfor -%}
 {%- endfor -%}
@@ -55,7 +55,7 @@ bucketed_activity_days as (
 
 cutoffs as (
 
-    {{ feature_cutoff_dates(var('feature_cutoffs'), var('as_of')) }}
+    {{ feature_cutoff_dates(run_param('feature_cutoffs'), run_param('as_of')) }}
 
 ),
 
@@ -75,13 +75,13 @@ cutoff_windows as (
         cast({{ dbt.dateadd('day', 1 - days, 'cutoff_date') }} as date) as window_{{ days }}d_start_date,
         cast({{ dbt.dateadd('day', 1 - 2 * days, 'cutoff_date') }} as date) as prior_{{ days }}d_start_date,
         {% endfor -%}
-        cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date) as label_end_date,
-        cast({{ dbt.dateadd('day', var('horizon_days'), 'cutoff_date') }} as date)
+        cast({{ dbt.dateadd('day', run_param('horizon_days'), 'cutoff_date') }} as date) as label_end_date,
+        cast({{ dbt.dateadd('day', run_param('horizon_days'), 'cutoff_date') }} as date)
         <= {{ as_of_date() }} as is_label_covered,
         -- the label window's season one year earlier: (c - 1 year, c - 1 year + H], never past the cutoff
         cast({{ dbt.dateadd('year', -1, 'cutoff_date') }} as date) as last_year_window_after_date,
         cast(
-            {{ dbt.dateadd('day', [var('horizon_days') | int, 365] | min, dbt.dateadd('year', -1, 'cutoff_date')) }}
+            {{ dbt.dateadd('day', [run_param('horizon_days') | int, 365] | min, dbt.dateadd('year', -1, 'cutoff_date')) }}
             as date
         ) as last_year_window_end_date,
         -- observed only when the warehouse's history reaches back to the window's first day
@@ -280,7 +280,7 @@ final as (
         ) as revenue_last_year_window,
         cast(case when is_last_year_window_observed then orders_last_year_window end as integer)
             as orders_last_year_window,
-        cast({{ var('horizon_days') }} as integer) as horizon_days,
+        cast({{ run_param('horizon_days') }} as integer) as horizon_days,
         cast(case when is_label_covered then coalesce(label_revenue, 0) end as decimal(18, 3)) as label_revenue,
         cast(case when is_label_covered then coalesce(label_orders, 0) end as integer) as label_orders,
         {{ customer_sample_bucket('customer_id') }} < training_sample_buckets as is_training_sample
