@@ -144,7 +144,11 @@ def decile_calibration(actual: Sequence[float], predicted: Sequence[float]) -> l
     ]
 
 
-def regression_metrics(actual: Sequence[float], predicted: Sequence[float]) -> dict[str, float]:
+def regression_metrics(
+    actual: Sequence[float], predicted: Sequence[float], *, deciles: bool = True
+) -> dict[str, float]:
+    """Ranking, error and calibration metrics; `deciles=False` leaves out the decile calibration (a third
+    of the time, which the monitoring of nine prediction sets a run does not keep)."""
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     by_actual, by_prediction = _Ranking.of(actual), _Ranking.of(predicted)
@@ -160,7 +164,7 @@ def regression_metrics(actual: Sequence[float], predicted: Sequence[float]) -> d
         "mean_actual": float(np.mean(actual)) if len(actual) else math.nan,
         "customers": float(len(actual)),
     }
-    for decile, mean_predicted, mean_actual in decile_calibration(actual, predicted):
+    for decile, mean_predicted, mean_actual in decile_calibration(actual, predicted) if deciles else []:
         metrics[f"decile_{decile:02d}_predicted"] = mean_predicted
         metrics[f"decile_{decile:02d}_actual"] = mean_actual
     return metrics

@@ -685,7 +685,9 @@ def _write(
             con.execute("delete from gold.model_metrics where run_id = ?", [run_id])
             con.execute("insert into gold.model_metrics by name select * from ml_metrics")
             for judged_at, prediction_as_of in monitoring.judgements(con, as_of, run_row["horizon_days"]):
-                matured = monitoring.matured_predictions(con, judged_at, prediction_as_of)
+                matured = monitoring.matured_predictions(
+                    con, judged_at, prediction_as_of, columns=monitoring.MONITORED_COLUMNS
+                )
                 history = monitoring.performance_rows(matured, judged_at)
                 history["run_id"] = run_id
                 con.register("ml_history", history)

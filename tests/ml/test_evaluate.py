@@ -56,6 +56,8 @@ def test_decile_calibration_means():
     metrics = evaluate.regression_metrics(values, values * 2)
     assert metrics["decile_10_predicted"] == pytest.approx(39.0)
     assert metrics["decile_10_actual"] == pytest.approx(19.5)
+    without = evaluate.regression_metrics(values, values * 2, deciles=False)
+    assert without == {name: value for name, value in metrics.items() if not name.startswith("decile_")}
 
 
 def test_classifier_metrics_against_hand_values():

@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from ml.monitoring import JUDGED_COLUMNS, matured_predictions
+from ml.monitoring import JUDGED_COLUMNS, MONITORED_COLUMNS, matured_predictions, performance_rows
 
 
 @pytest.fixture
@@ -74,3 +74,19 @@ def test_a_warehouse_without_predictions_has_nothing_to_judge():
     frame = matured_predictions(duckdb.connect(), date(2011, 3, 2))
     assert frame.empty
     assert list(frame.columns) == [*JUDGED_COLUMNS, "actual_revenue"]
+
+
+def test_the_monitoring_reads_only_what_its_metrics_need_and_judges_the_same(con):
+    con.execute(
+        "insert into gold.customer_predictions select * replace ('b' as customer_id, 4.0 as bgnbd_clv) "
+        "from gold.customer_predictions"
+    )
+    con.execute("insert into gold.fct_invoices values ('b', date '2011-02-20', 7)")
+    everything = matured_predictions(con, date(2011, 3, 2))
+    narrow = matured_predictions(con, date(2011, 3, 2), columns=MONITORED_COLUMNS)
+
+    assert list(narrow.columns) == [*MONITORED_COLUMNS, "actual_revenue"]
+    assert list(narrow["actual_revenue"]) == [20.0, 7.0]  # by customer within the prediction date: a, b
+    judged = performance_rows(narrow, date(2011, 3, 2))
+    assert judged.equals(performance_rows(everything, date(2011, 3, 2)))
+    assert set(judged["model"]) == {"xgboost", "bgnbd", "naive"}
