@@ -177,10 +177,8 @@ def run_quality_gate(settings: Settings, plan: dict[str, Any], layer: str) -> di
 
 def run_ml(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     """Backtest, train and score (the ML stage logs loudly when XGBoost did not beat both baselines)."""
-    from cltv.publish import read_ahead_base_serving_file
     from ml.pipeline import run_ml_stage
 
-    read_ahead_base_serving_file(settings)  # publish copies it next: from memory, not disk
     cutoffs = cutoff_plan_of(plan)
     return run_ml_stage(
         settings,

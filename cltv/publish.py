@@ -52,7 +52,6 @@ import logging
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -464,35 +463,6 @@ def base_serving_file(settings: Settings, manifest: dict[str, Any] | None) -> Pa
         return None  # written anew, compact again
     path = settings.serving_dir / manifest["duckdb_file"]
     return path if path.is_file() else None
-
-
-def read_ahead_base_serving_file(settings: Settings) -> Path | None:
-    """Have the kernel read the serving file the next publish will copy into the page cache, in the
-    background; its path (None when the next publish will not copy one).
-
-    Publish copies the current serving file (3.3 GB at 100M lines): ~4 s from the page cache, 10-16 s from
-    disk, which is where a month of reading the warehouse leaves it. Asked for while the ML stage computes
-    (CPU work, little I/O), the reads overlap work that does not wait on them. A hint only: nothing waits
-    for it, and where it fails the copy reads the disk as before.
-    """
-    base = base_serving_file(settings, current_manifest(settings))
-    if base is None or not hasattr(os, "posix_fadvise"):
-        return None
-    reader = threading.Thread(target=advise_will_need, args=(base,), name="cltv-read-ahead", daemon=True)
-    reader.start()
-    log.info("publish: reading %s ahead into the page cache", base)
-    return base
-
-
-def advise_will_need(path: Path, chunk_bytes: int = 64 * 1024 * 1024) -> None:
-    """POSIX_FADV_WILLNEED over the file, a chunk at a time (each call queues that chunk's reads)."""
-    try:
-        with path.open("rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            for offset in range(0, size, chunk_bytes):
-                os.posix_fadvise(file.fileno(), offset, chunk_bytes, os.POSIX_FADV_WILLNEED)
-    except OSError as error:  # gone (pruned) or unsupported: the copy reads the disk instead
-        log.info("publish: read-ahead of %s stopped: %s", path, error)
 
 
 def serving_tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import stat
@@ -19,15 +18,7 @@ import duckdb
 import pytest
 
 from cltv.config import Settings
-from cltv.publish import (
-    Publication,
-    PublishError,
-    advise_will_need,
-    open_serving,
-    publish,
-    read_ahead_base_serving_file,
-    read_manifest,
-)
+from cltv.publish import Publication, PublishError, open_serving, publish, read_manifest
 from cltv.warehouse import connect
 
 AS_OF = date(2011, 11, 30)
@@ -344,17 +335,6 @@ def test_a_serving_file_left_mostly_free_by_patches_is_written_anew(settings: Se
         first.directory / "cltv.duckdb"
     ).stat().st_size / 2
     assert serving_content(settings) == working_content(settings)
-
-
-def test_the_file_the_next_publish_copies_is_read_ahead(settings: Settings, caplog: pytest.LogCaptureFixture):
-    assert read_ahead_base_serving_file(settings) is None  # nothing published, so nothing to copy
-    write_gold(settings, "run-1")
-    first = publish(settings, run_id="run-1", as_of=AS_OF)
-
-    assert read_ahead_base_serving_file(settings) == first.directory / "cltv.duckdb"
-    with caplog.at_level(logging.INFO, logger="cltv.publish"):
-        advise_will_need(first.directory / "pruned.duckdb")  # gone meanwhile: logged, never raised
-    assert "pruned.duckdb stopped: [Errno 2]" in caplog.text
 
 
 def test_republishing_the_same_run_publishes_the_same_content(settings: Settings):
