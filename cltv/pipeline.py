@@ -177,18 +177,21 @@ def run_quality_gate(settings: Settings, plan: dict[str, Any], layer: str) -> di
 
 def run_ml(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:
     """Backtest, train and score (the ML stage logs loudly when XGBoost did not beat both baselines)."""
+    from cltv.publish import staging_serving_copy
     from ml.pipeline import run_ml_stage
 
     cutoffs = cutoff_plan_of(plan)
-    return run_ml_stage(
-        settings,
-        run_id=plan["run_id"],
-        as_of=as_of_of(plan),
-        horizon_days=int(plan["horizon_days"]),
-        n_training_cutoffs=int(plan["n_training_cutoffs"]),
-        anchor=cutoffs.trained_as_of,
-        training_key=plan.get("training_key"),
-    )
+    # publish starts from a copy of the current serving file: written now, beside the ML stage's CPU work
+    with staging_serving_copy(settings):
+        return run_ml_stage(
+            settings,
+            run_id=plan["run_id"],
+            as_of=as_of_of(plan),
+            horizon_days=int(plan["horizon_days"]),
+            n_training_cutoffs=int(plan["n_training_cutoffs"]),
+            anchor=cutoffs.trained_as_of,
+            training_key=plan.get("training_key"),
+        )
 
 
 def run_publish(settings: Settings, plan: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,15 @@ import duckdb
 import pytest
 
 from cltv.config import Settings
-from cltv.publish import Publication, PublishError, open_serving, publish, read_manifest
+from cltv.publish import (
+    Publication,
+    PublishError,
+    open_serving,
+    publish,
+    read_manifest,
+    stage_serving_copy,
+    staging_serving_copy,
+)
 from cltv.warehouse import connect
 
 AS_OF = date(2011, 11, 30)
@@ -335,6 +343,41 @@ def test_a_serving_file_left_mostly_free_by_patches_is_written_anew(settings: Se
         first.directory / "cltv.duckdb"
     ).stat().st_size / 2
     assert serving_content(settings) == working_content(settings)
+
+
+def test_the_next_publish_starts_from_the_copy_staged_beside_the_ml_stage(settings: Settings):
+    first = publish_then_change_february(settings)
+    with staging_serving_copy(settings):
+        pass  # the ML stage
+    staged = settings.serving_dir / "staging" / f"{first.publication_id}.duckdb"
+    assert staged.read_bytes() == (first.directory / "cltv.duckdb").read_bytes()
+    staged_inode = staged.stat().st_ino
+
+    second = publish(settings, run_id="run-2", as_of=AS_OF)
+
+    assert (second.directory / "cltv.duckdb").stat().st_ino == staged_inode  # moved in, not copied again
+    assert read_manifest(settings)["serving_file"]["copied_from"] == first.publication_id
+    assert read_manifest(settings)["serving_file"]["tables"]["fct_invoices"] == "patch"
+    assert serving_content(settings) == working_content(settings)
+    assert not (settings.serving_dir / "staging").exists()
+
+
+def test_a_copy_cut_short_or_of_an_older_publication_is_never_taken(settings: Settings):
+    write_gold(settings, "run-1")
+    first = publish(settings, run_id="run-1", as_of=AS_OF)
+    staging = settings.serving_dir / "staging"
+    staging.mkdir()
+    (staging / "older-publication.duckdb").write_bytes(b"old")
+    (staging / f"{first.publication_id}.duckdb.partial").write_bytes(b"cut short")
+    assert stage_serving_copy(settings) == staging / f"{first.publication_id}.duckdb"
+    assert sorted(path.name for path in staging.iterdir()) == [f"{first.publication_id}.duckdb"]
+
+    (staging / f"{first.publication_id}.duckdb").write_bytes(b"not the whole file")
+    with connect(settings) as con:
+        con.execute("update gold.customer_predictions set predicted_clv = 0 where customer_id = 7")
+    publish(settings, run_id="run-2", as_of=AS_OF)  # copies the serving file itself
+    assert serving_content(settings) == working_content(settings)
+    assert not staging.exists()
 
 
 def test_republishing_the_same_run_publishes_the_same_content(settings: Settings):
