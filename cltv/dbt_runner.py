@@ -103,6 +103,12 @@ def close_dbt_connections() -> None:
 RUN_PARAMS = ("as_of", "horizon_days", "feature_cutoffs")
 
 
+def run_param_variable(name: str) -> str:
+    """The environment variable of a run parameter that dbt's macro `run_param` reads (its name upper-cased
+    after `CLTV_RUN_`): set per dbt invocation by the DAG and `run_dbt`, never a deployment setting."""
+    return "CLTV_RUN_" + name.upper()
+
+
 def run_param_env(run_params: Mapping[str, Any] | None = None) -> dict[str, str]:
     """The run's parameters as the environment variables dbt's macro `run_param` reads first (as the DAG
     passes them: a changed value re-parses only the files that read it, where changed --vars re-parse the
@@ -111,7 +117,7 @@ def run_param_env(run_params: Mapping[str, Any] | None = None) -> dict[str, str]
     unknown = set(given) - set(RUN_PARAMS)
     if unknown:
         raise ValueError(f"not run parameters: {sorted(unknown)} (known: {', '.join(RUN_PARAMS)})")
-    return {f"CLTV_RUN_{name.upper()}": env_text(given.get(name)) for name in RUN_PARAMS}
+    return {run_param_variable(name): env_text(given.get(name)) for name in RUN_PARAMS}
 
 
 def env_text(value: Any) -> str:

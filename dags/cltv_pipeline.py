@@ -45,7 +45,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from cltv.airflow_env import WAREHOUSE_POOL
 from cltv.config import DBT_PROJECT_DIR, Settings
-from cltv.dbt_runner import artifacts_dir, close_dbt_connections
+from cltv.dbt_runner import RUN_PARAMS, artifacts_dir, close_dbt_connections, run_param_variable
 from cltv.period import MAX_HORIZON_DAYS, MIN_HORIZON_DAYS
 
 SCHEDULES = {"monthly": "0 3 1 * *", "quarterly": "0 3 1 1,4,7,10 *", "none": None}
@@ -53,6 +53,10 @@ SCHEDULE_NAME = os.environ.get("CLTV_SCHEDULE", "monthly")
 PERIOD = "quarter" if SCHEDULE_NAME == "quarterly" else "month"
 GOLD = Asset("cltv://warehouse/gold")
 SERVING = Asset("cltv://warehouse/serving")
+
+
+# how a run parameter becomes the text of its environment variable, where str() would not do
+TEXT_FILTERS = {"feature_cutoffs": "join(',')"}
 
 
 def plan_value(key: str, jinja_filter: str | None = None) -> str:
@@ -128,9 +132,7 @@ def dbt_task_group(group_id: str, select: list[str], outlets: list[Asset] | None
             # run_param), not --vars, so a new as_of re-parses only the files that read them
             env_vars={
                 "CLTV_WAREHOUSE": str(settings.warehouse),
-                "CLTV_RUN_AS_OF": plan_value("as_of"),
-                "CLTV_RUN_HORIZON_DAYS": plan_value("horizon_days"),
-                "CLTV_RUN_FEATURE_CUTOFFS": plan_value("feature_cutoffs", "join(',')"),
+                **{run_param_variable(name): plan_value(name, TEXT_FILTERS.get(name)) for name in RUN_PARAMS},
             },
         ),
         profile_config=ProfileConfig(
