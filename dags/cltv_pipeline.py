@@ -55,7 +55,8 @@ GOLD = Asset("cltv://warehouse/gold")
 SERVING = Asset("cltv://warehouse/serving")
 
 
-# how a run parameter becomes the text of its environment variable, where str() would not do
+# how a run parameter becomes the text of its environment variable where str() would not do (as
+# cltv.dbt_runner.env_text does for run_dbt; here at render time, from the completed plan)
 TEXT_FILTERS = {"feature_cutoffs": "join(',')"}
 
 

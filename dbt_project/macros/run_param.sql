@@ -4,7 +4,8 @@
 
     The DAG passes the parameters as environment variables, not --vars: dbt parses the whole project again
     whenever --vars change (2.5 s at every run's first dbt task), while a changed environment variable only
-    re-parses the files that read it. Ad-hoc invocations and tests pass --vars as before.
+    re-parses the files that read it (cltv.dbt_runner.run_dbt passes them so too). A dbt command run by
+    hand may pass --vars instead.
 
     Arguments:
         name: the parameter's var name.
